@@ -259,3 +259,16 @@ Deno.test("storage corruption: the encoder refuses a bad pair or group before se
   const valid = await validRanges(memorySource(data, badOb));
   assert(!valid.isAll && !valid.isEmpty, `valid ${valid}`);
 });
+
+Deno.test("a push that verifies data and then fails hands out the data, then the error", async () => {
+  const data = randomBytes(40_000, seededRandom(12));
+  const encoded = concat([sizeHeader(data.length), await encode(data, 4, ChunkRanges.ALL)]);
+  const bad = encoded.slice();
+  bad[bad.length - 1] ^= 1; // inside the third (last) group
+  const decoder = new BaoDecoder(hash(data), ChunkRanges.ALL, 4);
+  const good = decoder.push(bad);
+  assertEquals(good.map((v) => v.offset), [0, 16384]);
+  assertEquals(concat(good.map((v) => v.data)), data.subarray(0, 32768));
+  assertThrows(() => decoder.finish(), HashMismatchError);
+  assertThrows(() => decoder.push(new Uint8Array(0)), HashMismatchError);
+});

@@ -86,9 +86,11 @@ export class BaoDecoder {
   }
 
   /**
-   * Feeds the next bytes; returns the data they completed, verified. Throws a `BaoError` at the
-   * first item that fails, and again on every later call. Bytes past the end of the encoding
-   * are kept for `takeRemainder` (the next blob of an iroh-blobs response).
+   * Feeds the next bytes; returns the data they completed, verified. Throws a `BaoError` for the
+   * first item that fails, and on every later call; if the same call had already verified some
+   * data, that data is returned and the error comes with the next call or `finish`, so nothing
+   * good is lost and nothing bad is handed out. Bytes past the end of the encoding are kept for
+   * `takeRemainder` (the next blob of an iroh-blobs response).
    */
   push(bytes: Uint8Array): VerifiedData[] {
     if (this.#failed) throw this.#failed;
@@ -115,7 +117,10 @@ export class BaoDecoder {
       try {
         this.#accept(item, out);
       } catch (e) {
-        if (e instanceof BaoError) this.#failed = e;
+        if (!(e instanceof BaoError)) throw e;
+        this.#failed = e;
+        // Data verified earlier in this call is still good: hand it out, fail on the next call.
+        if (out.length > 0) return out;
         throw e;
       }
       this.#consumed += item.length;
