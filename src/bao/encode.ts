@@ -15,7 +15,7 @@ import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { HashMismatchError } from "./errors.ts";
 import type { Outboard } from "./outboard.ts";
 import type { BaoTree } from "./tree.ts";
-import { type GroupItem, walkGroups, walkInGroup } from "./walk.ts";
+import { type GroupItem, type ParentItem, walkGroups, walkInGroup } from "./walk.ts";
 
 /** A blob's outboard together with random access to its data. */
 export interface BaoSource extends Outboard {
@@ -30,17 +30,22 @@ export function sizeHeader(size: number): Uint8Array {
   return out;
 }
 
+/** One verified step of a walk: a stored pair, or the whole data of a group. */
+export type VerifiedStep =
+  | { readonly type: "parent"; readonly item: ParentItem; readonly pair: Uint8Array }
+  | { readonly type: "group"; readonly item: GroupItem; readonly data: Uint8Array };
+
 /**
- * The encoding of `ranges` (bao-tree semantics: anything at or past the end means the last
- * chunk). Throws `HashMismatchError` at the first pair or group of the source that does not
- * verify, before any of its bytes are yielded.
+ * The stored pairs and groups that `query` (already truncated to the tree) touches, in
+ * pre-order, each checked against the CV its parent promised before it is yielded: a pair that
+ * does not hash to it, or a group whose data does not, throws `HashMismatchError`. Partly
+ * queried groups are read and checked whole.
  */
-export async function* encodeRanges(
+export async function* verifiedSteps(
   source: BaoSource,
-  ranges: ChunkRanges,
-): AsyncGenerator<Uint8Array> {
+  query: ChunkRanges,
+): AsyncGenerator<VerifiedStep> {
   const tree = source.tree;
-  const query = ranges.truncate(tree.size);
   const expected: Uint8Array[] = [source.root];
   for (const item of walkGroups(tree, query)) {
     if (item.type === "parent") {
@@ -51,7 +56,7 @@ export async function* encodeRanges(
       }
       if (item.right) expected.push(right);
       if (item.left) expected.push(left);
-      yield pair;
+      yield { type: "parent", item, pair };
       continue;
     }
     const [a, b] = tree.byteRange(item.start, item.end);
@@ -62,8 +67,24 @@ export async function* encodeRanges(
     ) {
       throw new HashMismatchError("leaf", item.start);
     }
-    if (item.full) yield data;
-    else yield* encodeInGroup(tree, query, item, data);
+    yield { type: "group", item, data };
+  }
+}
+
+/**
+ * The encoding of `ranges` (bao-tree semantics: anything at or past the end means the last
+ * chunk). Throws `HashMismatchError` at the first pair or group of the source that does not
+ * verify, before any of its bytes are yielded.
+ */
+export async function* encodeRanges(
+  source: BaoSource,
+  ranges: ChunkRanges,
+): AsyncGenerator<Uint8Array> {
+  const query = ranges.truncate(source.tree.size);
+  for await (const step of verifiedSteps(source, query)) {
+    if (step.type === "parent") yield step.pair;
+    else if (step.item.full) yield step.data;
+    else yield* encodeInGroup(source.tree, query, step.item, step.data);
   }
 }
 

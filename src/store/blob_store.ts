@@ -1,0 +1,307 @@
+/**
+ * The blob store on Deno KV: streaming import with the Bao outboard computed as bytes arrive,
+ * deduplication, pins, verified reads and garbage collection (layout in `layout.ts`).
+ *
+ * An import writes pages under a fresh data id while it hashes, and makes the blob visible with
+ * one atomic commit at the end; until then it is only an upload record with a heartbeat. So a
+ * client that disconnects, a body over the limit, or a process killed mid-upload leaves garbage
+ * that `gc` reclaims, never a half blob.
+ *
+ * @module
+ */
+
+import { asHash, type Hash, toHex } from "../blake3/hash.ts";
+import { Hasher } from "../blake3/hasher.ts";
+import { IROH_K } from "../bao/tree.ts";
+import { UploadTooLargeError } from "./errors.ts";
+import { KvBlobSource } from "./kv_source.ts";
+import {
+  type BlobMeta,
+  DATA_PAGE,
+  keys,
+  OB_PAGE,
+  pageCounts,
+  type TrashRecord,
+  type UploadRecord,
+} from "./layout.ts";
+import { PageAssembler, PageWriter } from "./page_writer.ts";
+
+/** The holder of the pin an ordinary upload takes. */
+export const USER_PIN = "user";
+
+export interface ImportOptions {
+  /** Largest accepted size in bytes; beyond it the import fails with `UploadTooLargeError`. */
+  maxSize?: number;
+  /** The pin to take on the blob (default `USER_PIN`); `null` imports without pinning. */
+  pin?: string | null;
+}
+
+export interface ImportResult {
+  hash: Hash;
+  size: number;
+  /** False when the blob was already stored (the new copy was discarded). */
+  created: boolean;
+}
+
+export interface StoreTimings {
+  /** How often a running import refreshes its upload record. */
+  heartbeatMs: number;
+  /** An upload whose record is older than this is presumed dead and collected. */
+  uploadStaleMs: number;
+  /** An unpinned blob is collected once it has been unpinned this long. */
+  unpinnedGraceMs: number;
+}
+
+export const DEFAULT_TIMINGS: StoreTimings = {
+  heartbeatMs: 5_000,
+  uploadStaleMs: 10 * 60_000,
+  unpinnedGraceMs: 60_000,
+};
+
+export interface GcReport {
+  blobs: number;
+  uploads: number;
+  pages: number;
+}
+
+/** Attempts for an optimistic (check-and-set) commit before giving up on contention. */
+const MAX_RETRIES = 20;
+
+export class BlobStore {
+  readonly kv: Deno.Kv;
+  readonly timings: StoreTimings;
+
+  constructor(kv: Deno.Kv, timings: Partial<StoreTimings> = {}) {
+    this.kv = kv;
+    this.timings = { ...DEFAULT_TIMINGS, ...timings };
+  }
+
+  /**
+   * Imports a stream. Memory stays bounded whatever the size: one page of data, one of
+   * outboard, the hasher's 1 MiB slab, and at most two commits in flight.
+   */
+  async import(
+    body: AsyncIterable<Uint8Array>,
+    options: ImportOptions = {},
+  ): Promise<ImportResult> {
+    const maxSize = options.maxSize ?? Infinity;
+    const pin = options.pin === undefined ? USER_PIN : options.pin;
+    const dataId = crypto.randomUUID();
+    const startedAt = Date.now();
+    const record = (extra: Partial<UploadRecord> = {}): UploadRecord => ({
+      startedAt,
+      updatedAt: Date.now(),
+      dataPages: data.count,
+      obPages: outboard.count,
+      ...extra,
+    });
+    const writer = new PageWriter(this.kv);
+    const data = new PageAssembler(
+      DATA_PAGE,
+      (i, page) => writer.put(keys.dataPage(dataId, i), page),
+    );
+    const outboard = new PageAssembler(
+      OB_PAGE,
+      (i, page) => writer.put(keys.obPage(dataId, i), page),
+    );
+    await this.kv.set(keys.upload(dataId), record());
+    const pairs: Uint8Array[] = [];
+    const hasher = new Hasher({
+      groupLog: IROH_K,
+      onParent: (left, right) => {
+        const pair = new Uint8Array(64);
+        pair.set(left);
+        pair.set(right, 32);
+        pairs.push(pair);
+      },
+    });
+    const drainPairs = async () => {
+      for (const pair of pairs.splice(0)) await outboard.write(pair);
+    };
+    let size = 0;
+    let lastBeat = startedAt;
+    try {
+      for await (const piece of body) {
+        size += piece.length;
+        if (size > maxSize) throw new UploadTooLargeError(maxSize);
+        hasher.update(piece);
+        await data.write(piece);
+        await drainPairs();
+        if (Date.now() - lastBeat > this.timings.heartbeatMs) {
+          lastBeat = Date.now();
+          // Counts of pages already committed, so collection can find them after a crash.
+          await writer.flush();
+          await this.kv.set(keys.upload(dataId), record());
+        }
+      }
+      const hash = hasher.finalize();
+      await drainPairs();
+      await data.close();
+      await outboard.close();
+      await writer.flush();
+      return await this.#commitImport(dataId, hash, size, pin);
+    } catch (e) {
+      // Whatever is in flight may still land: the tail scan in #deletePages catches it.
+      await writer.flush().catch(() => {});
+      await this.#discard(dataId, record({ discard: true })).catch(() => {/* gc finishes */});
+      throw e;
+    }
+  }
+
+  /**
+   * Makes the imported blob visible: meta, pin and the end of the upload record in one commit.
+   * If the same blob is already stored, the new pages are garbage: pin the existing blob.
+   */
+  async #commitImport(
+    dataId: string,
+    hash: Hash,
+    size: number,
+    pin: string | null,
+  ): Promise<ImportResult> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
+      if (existing.value !== null) {
+        if (pin !== null) await this.pin(hash, pin);
+        const now = Date.now();
+        await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
+        return { hash, size, created: false };
+      }
+      const meta: BlobMeta = {
+        size,
+        dataId,
+        refs: pin === null ? 0 : 1,
+        createdAt: Date.now(),
+        ...(pin === null ? { unpinnedAt: Date.now() } : {}),
+      };
+      const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
+        .delete(keys.upload(dataId));
+      if (pin !== null) op.set(keys.pin(hash, pin), { since: Date.now() });
+      if ((await op.commit()).ok) return { hash, size, created: true };
+    }
+    throw new Error(`could not commit blob ${toHex(hash)}: too much contention`);
+  }
+
+  /** Marks an upload's pages as garbage, deletes them, then forgets the upload. */
+  async #discard(dataId: string, record: UploadRecord): Promise<void> {
+    await this.kv.set(keys.upload(dataId), { ...record, discard: true });
+    await this.#deletePages(dataId, record.dataPages, record.obPages);
+    await this.kv.delete(keys.upload(dataId));
+  }
+
+  /** The blob's metadata, without reading any of its data (HEAD, existence checks). */
+  async stat(hash: Hash): Promise<BlobMeta | undefined> {
+    return (await this.kv.get<BlobMeta>(keys.blob(hash))).value ?? undefined;
+  }
+
+  /** The stored blob as a source for verified reads and encodings, or `undefined`. */
+  async open(hash: Hash): Promise<KvBlobSource | undefined> {
+    const meta = await this.stat(hash);
+    return meta ? new KvBlobSource(this.kv, hash, meta) : undefined;
+  }
+
+  /** Takes the pin `holder` on a stored blob; false if the blob is not stored. Idempotent. */
+  async pin(hash: Hash, holder: string): Promise<boolean> {
+    return await this.#updatePins(hash, holder, true);
+  }
+
+  /** Releases the pin `holder`; false if the blob or that pin was not there. */
+  async unpin(hash: Hash, holder: string): Promise<boolean> {
+    return await this.#updatePins(hash, holder, false);
+  }
+
+  async #updatePins(hash: Hash, holder: string, add: boolean): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const [meta, pin] = await this.kv.getMany<[BlobMeta, unknown]>([
+        keys.blob(hash),
+        keys.pin(hash, holder),
+      ]);
+      if (meta.value === null) return false;
+      if ((pin.value !== null) === add) return add;
+      const refs = meta.value.refs + (add ? 1 : -1);
+      const next: BlobMeta = {
+        ...meta.value,
+        refs,
+        unpinnedAt: refs === 0 ? Date.now() : undefined,
+      };
+      const op = this.kv.atomic().check(meta, pin).set(keys.blob(hash), next);
+      if (add) op.set(keys.pin(hash, holder), { since: Date.now() });
+      else op.delete(keys.pin(hash, holder));
+      if ((await op.commit()).ok) return true;
+    }
+    throw new Error(`could not update pins of ${toHex(hash)}: too much contention`);
+  }
+
+  /** Every stored blob with its metadata, in hash order. */
+  async *list(): AsyncGenerator<{ hash: Hash; meta: BlobMeta }> {
+    for await (const e of this.kv.list<BlobMeta>({ prefix: keys.blobs }, { batchSize: 500 })) {
+      yield { hash: asHash(e.key[1] as Uint8Array), meta: e.value };
+    }
+  }
+
+  /**
+   * Reclaims unpinned blobs (after their grace period), uploads that were discarded or whose
+   * heartbeat stopped, and pages left in the trash by an interrupted collection.
+   */
+  async gc(now = Date.now()): Promise<GcReport> {
+    const report: GcReport = { blobs: 0, uploads: 0, pages: 0 };
+    for await (const { hash, meta } of this.list()) {
+      if (meta.refs > 0 || (meta.unpinnedAt ?? 0) > now - this.timings.unpinnedGraceMs) continue;
+      const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+      if (entry.value === null || entry.value.refs > 0) continue;
+      // The check makes a pin taken meanwhile win over the collection.
+      const trash: TrashRecord = { since: now, ...pageCounts(meta.size) };
+      const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
+        .set(keys.trash(meta.dataId), trash).commit();
+      if (ok.ok) report.blobs++;
+    }
+    for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {
+      if (!e.value.discard && e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
+      report.pages += await this.#deletePages(
+        e.key[1] as string,
+        e.value.dataPages,
+        e.value.obPages,
+      );
+      await this.kv.atomic().check(e).delete(e.key).commit();
+      report.uploads++;
+    }
+    for await (const e of this.kv.list<TrashRecord>({ prefix: keys.trashes })) {
+      report.pages += await this.#deletePages(
+        e.key[1] as string,
+        e.value.dataPages,
+        e.value.obPages,
+      );
+      await this.kv.delete(e.key);
+    }
+    return report;
+  }
+
+  /**
+   * Deletes the data and outboard pages of `dataId`: the first `dataPages`/`obPages` by key,
+   * then any written after those counts were recorded, found by listing from there (listing
+   * reads values, so it is kept to that short tail). Returns how many keys it deleted.
+   */
+  async #deletePages(dataId: string, dataPages: number, obPages: number): Promise<number> {
+    let deleted = 0;
+    const deleteKeys = async (all: Deno.KvKey[]) => {
+      for (let i = 0; i < all.length; i += 1000) {
+        const op = this.kv.atomic();
+        for (const key of all.slice(i, i + 1000)) op.delete(key);
+        await op.commit();
+      }
+      deleted += all.length;
+    };
+    const parts: [Deno.KvKey, number, (i: number) => Deno.KvKey][] = [
+      [keys.dataPages(dataId), dataPages, (i) => keys.dataPage(dataId, i)],
+      [keys.obPages(dataId), obPages, (i) => keys.obPage(dataId, i)],
+    ];
+    for (const [prefix, count, key] of parts) {
+      await deleteKeys(Array.from({ length: count }, (_, i) => key(i)));
+      const tail: Deno.KvKey[] = [];
+      for await (const e of this.kv.list({ prefix, start: key(count) }, { batchSize: 16 })) {
+        tail.push(e.key);
+      }
+      await deleteKeys(tail);
+    }
+    return deleted;
+  }
+}

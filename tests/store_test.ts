@@ -1,0 +1,170 @@
+/** The blob store on a real Deno KV (in memory): import, dedupe, pins, verified reads, GC. */
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { toHex } from "../src/blake3/hash.ts";
+import { hash } from "../src/blake3/tree.ts";
+import { collect, encodeRanges, memorySource } from "../src/bao/encode.ts";
+import { HashMismatchError } from "../src/bao/errors.ts";
+import { outboardOf } from "../src/bao/outboard.ts";
+import { readVerifiedExact } from "../src/bao/read.ts";
+import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
+import { BlobStore, USER_PIN } from "../src/store/blob_store.ts";
+import { UploadTooLargeError } from "../src/store/errors.ts";
+import { keys } from "../src/store/layout.ts";
+import { concat } from "./bao_helpers.ts";
+import { randomBytes, randomInt, seededRandom } from "./random.ts";
+
+/** Yields `data` in random pieces, like a network body. */
+async function* pieces(data: Uint8Array, seed = 1): AsyncGenerator<Uint8Array> {
+  const rand = seededRandom(seed);
+  for (let o = 0; o < data.length;) {
+    const n = randomInt(rand, 1, 100_000);
+    yield data.slice(o, o + n);
+    o += n;
+  }
+}
+
+async function countKeys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.list({ prefix })) n++;
+  return n;
+}
+
+async function withStore(fn: (store: BlobStore, kv: Deno.Kv) => Promise<void>) {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(new BlobStore(kv, { unpinnedGraceMs: 0 }), kv);
+  } finally {
+    kv.close();
+  }
+}
+
+async function readAll(store: BlobStore, h: Uint8Array, start = 0, end?: number) {
+  const source = (await store.open(h as never))!;
+  return concat(await Array.fromAsync(readVerifiedExact(source, start, end ?? source.tree.size)));
+}
+
+Deno.test("store: imports of every edge size read back verified, and encode like memory", async () => {
+  await withStore(async (store) => {
+    const rand = seededRandom(3);
+    for (const size of [0, 1, 16383, 16384, 16385, 65536, 65537, (1 << 20) + 7, 3 << 20]) {
+      const data = randomBytes(size, rand);
+      const result = await store.import(pieces(data, size));
+      assertEquals([toHex(result.hash), result.size, result.created], [
+        toHex(hash(data)),
+        size,
+        true,
+      ]);
+      assertEquals(await readAll(store, result.hash), data, `size ${size}`);
+      const source = (await store.open(result.hash))!;
+      const ranges = ChunkRanges.parse("1..3,17..40,70..");
+      const expected = await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges));
+      assertEquals(await collect(encodeRanges(source, ranges)), expected, `encode ${size}`);
+      for (let i = 0; i < 5 && size > 0; i++) {
+        const a = randomInt(rand, 0, size - 1);
+        const b = randomInt(rand, a + 1, size);
+        assertEquals(await readAll(store, result.hash, a, b), data.subarray(a, b), `${a}-${b}`);
+      }
+    }
+  });
+});
+
+Deno.test("store: the same blob twice is stored once; the second copy's pages are dropped", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(300_000, seededRandom(4));
+    const first = await store.import(pieces(data, 1));
+    const pagesAfterFirst = await countKeys(kv, ["data"]);
+    const second = await store.import(pieces(data, 2), { pin: "other" });
+    assertEquals([second.created, toHex(second.hash)], [false, toHex(first.hash)]);
+    assertEquals(await countKeys(kv, ["data"]), pagesAfterFirst);
+    assertEquals(await countKeys(kv, ["upload"]), 0);
+    assertEquals((await store.stat(first.hash))!.refs, 2);
+  });
+});
+
+Deno.test("store: an aborted or oversized upload leaves nothing visible and no pages", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(500_000, seededRandom(5));
+    async function* failing() {
+      yield data.subarray(0, 200_000);
+      yield data.subarray(200_000, 400_000);
+      throw new Error("client went away");
+    }
+    await assertRejects(store.import(failing()), Error);
+    await assertRejects(store.import(pieces(data), { maxSize: 100_000 }), UploadTooLargeError);
+    assertEquals(await store.stat(hash(data)), undefined);
+    for (const prefix of [["data"], ["ob"], ["upload"], ["blob"], ["pin"]]) {
+      assertEquals(await countKeys(kv, prefix), 0, `${prefix}`);
+    }
+  });
+});
+
+Deno.test("store: pins count holders; unpinned blobs and their pages are collected", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(200_000, seededRandom(6));
+    const { hash: h } = await store.import(pieces(data));
+    assert(await store.pin(h, "collection:x"));
+    assert(await store.pin(h, "collection:x"), "pinning twice is idempotent");
+    assertEquals((await store.stat(h))!.refs, 2);
+    assert(await store.unpin(h, USER_PIN));
+    assert(!(await store.unpin(h, USER_PIN)), "already released");
+    assertEquals((await store.gc()).blobs, 0, "still pinned by the collection");
+    assert(await store.unpin(h, "collection:x"));
+    const report = await store.gc();
+    assertEquals(report.blobs, 1);
+    assertEquals(await store.stat(h), undefined);
+    for (const prefix of [["data"], ["ob"], ["trash"], ["blob"]]) {
+      assertEquals(await countKeys(kv, prefix), 0, `${prefix}`);
+    }
+    assert(!(await store.pin(h, "late")), "a collected blob cannot be pinned");
+  });
+});
+
+Deno.test("store: GC reclaims pages of an upload whose process died, and keeps live ones", async () => {
+  await withStore(async (store, kv) => {
+    // What a killed import leaves: pages, an upload record with an old heartbeat.
+    const old = Date.now() - store.timings.uploadStaleMs - 1000;
+    await kv.set(keys.upload("dead"), { startedAt: old, updatedAt: old, dataPages: 2, obPages: 0 });
+    for (let i = 0; i < 5; i++) await kv.set(keys.dataPage("dead", i), new Uint8Array(65536));
+    await kv.set(keys.obPage("dead", 0), new Uint8Array(64));
+    await kv.set(keys.upload("live"), {
+      startedAt: Date.now(),
+      updatedAt: Date.now(),
+      dataPages: 1,
+      obPages: 0,
+    });
+    await kv.set(keys.dataPage("live", 0), new Uint8Array(10));
+    const report = await store.gc();
+    assertEquals(report.uploads, 1);
+    assertEquals(await countKeys(kv, ["data", "dead"]), 0, "pages past the recorded count too");
+    assertEquals(await countKeys(kv, ["ob", "dead"]), 0);
+    assertEquals(await countKeys(kv, ["data", "live"]), 1);
+  });
+});
+
+Deno.test("store: a flipped bit in a data or outboard page is caught; other ranges still read", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(5 * 65536 + 1000, seededRandom(8));
+    const { hash: h } = await store.import(pieces(data));
+    const meta = (await store.stat(h))!;
+    const pageKey = keys.dataPage(meta.dataId, 2);
+    const page = (await kv.get<Uint8Array>(pageKey)).value!.slice();
+    page[40_000] ^= 0x10; // in the third group of page 2 = group 10
+    await kv.set(pageKey, page);
+    await assertRejects(readAll(store, h), HashMismatchError);
+    const e = await assertRejects(
+      readAll(store, h, 2 * 65536 + 33_000, 2 * 65536 + 33_001),
+      HashMismatchError,
+    );
+    assertEquals(e.chunk, 160);
+    assertEquals(await readAll(store, h, 0, 100_000), data.subarray(0, 100_000));
+    assertEquals(await readAll(store, h, 3 * 65536, data.length), data.subarray(3 * 65536));
+
+    const obKey = keys.obPage(meta.dataId, 0);
+    const ob = (await kv.get<Uint8Array>(obKey)).value!.slice();
+    ob[5] ^= 1; // the first pair in post-order: groups 0 and 1
+    await kv.set(obKey, ob);
+    const bad = await assertRejects(readAll(store, h, 0, 10), HashMismatchError);
+    assertEquals(bad.item, "parent");
+    assertEquals(await readAll(store, h, 4 * 65536, data.length), data.subarray(4 * 65536));
+  });
+});
