@@ -1,0 +1,29 @@
+/**
+ * Typed failures of the HTTP representation helpers. They carry no status code: the route layer
+ * decides that a bad `?type=` is a client error and a short body is a cut-off response.
+ *
+ * @module
+ */
+
+/** A media type that RFC 9110 §8.3.1 does not allow (or that we refuse to echo into a header). */
+export class InvalidMediaTypeError extends Error {
+  override name = "InvalidMediaTypeError";
+  constructor(readonly input: string, reason: string) {
+    super(`"${input.slice(0, 80)}" is not a media type: ${reason}`);
+  }
+}
+
+/**
+ * A body source produced more or fewer bytes than the length already promised in
+ * `Content-Length` or `Content-Range`. The response must then be cut short, never padded.
+ */
+export class BodyLengthError extends Error {
+  override name = "BodyLengthError";
+  constructor(readonly expected: number, readonly received: number) {
+    super(
+      received > expected
+        ? `body source went past the ${expected} bytes promised (at least ${received})`
+        : `body source ended after ${received} of the ${expected} bytes promised`,
+    );
+  }
+}
