@@ -1,7 +1,42 @@
-/** Entry point: wires configuration, storage and routes, then serves. */
+/** Entry point: reads the configuration, opens Deno KV, builds the app, serves. */
+import { ConfigError, loadConfig } from "./src/config.ts";
+import { Metrics } from "./src/metrics.ts";
+import { BlobStore } from "./src/store/blob_store.ts";
+import { openKv } from "./src/store/open_kv.ts";
 import { createApp } from "./routes/app.ts";
 
-const port = Number(Deno.env.get("PORT") ?? 8080);
-const hostname = Deno.env.get("HOSTNAME") ?? "127.0.0.1";
+let config;
+try {
+  config = loadConfig(Deno.env.toObject());
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(`configuration: ${e.message}`);
+  Deno.exit(2);
+}
 
-Deno.serve({ port, hostname }, createApp().fetch);
+const kv = await openKv(config.kvPath);
+const store = new BlobStore(kv, { uploadStaleMs: config.uploadStaleMs });
+const metrics = new Metrics();
+const app = createApp({ config, store, metrics, log: (line) => console.log(line) });
+
+if (config.gcIntervalMs > 0) {
+  const collect = () =>
+    store.gc().then(
+      (report) => console.log(JSON.stringify({ time: new Date().toISOString(), gc: report })),
+      (e) => console.error("gc failed:", e),
+    );
+  collect();
+  setInterval(collect, config.gcIntervalMs);
+}
+
+Deno.serve(
+  {
+    port: config.port,
+    hostname: config.hostname,
+    onListen: ({ hostname, port }) =>
+      console.log(
+        JSON.stringify({ listening: `http://${hostname}:${port}`, kv: config.kvPath ?? "default" }),
+      ),
+  },
+  (request, info) => app.fetch(request, info),
+);

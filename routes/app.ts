@@ -1,12 +1,40 @@
 /**
- * The gateway's HTTP application: every resource router mounted on one Hono app. Routers stay
- * thin; what they serve comes from `src/`.
+ * The gateway's HTTP application: middleware and every resource router on one Hono app.
+ * Routers stay thin; what they serve comes from `src/`.
  */
 import { Hono } from "hono";
+import type { Config } from "../src/config.ts";
+import type { Metrics } from "../src/metrics.ts";
+import type { BlobStore } from "../src/store/blob_store.ts";
+import { adminRoutes } from "./admin.ts";
+import { blobRoutes } from "./blobs.ts";
+import { errorResponse, HttpError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { limitInFlight, observe, readCors } from "./middleware.ts";
 
-export function createApp(): Hono {
+export interface AppDeps {
+  config: Config;
+  store: BlobStore;
+  metrics: Metrics;
+  /** Where request log lines go (stdout in production, nowhere in tests). */
+  log: (line: string) => void;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const { config, store, metrics } = deps;
   const app = new Hono();
+  app.use("*", observe(metrics, deps.log));
+  app.use("*", readCors());
+  // Health and metrics stay reachable when the gateway is saturated.
   app.route("/", healthRoutes());
+  app.route("/", metricsRoutes(metrics));
+  app.use("*", limitInFlight(config.maxInFlight, metrics));
+  app.route("/", blobRoutes({ store, metrics, token: config.token, maxUpload: config.maxUpload }));
+  app.route("/", adminRoutes(store, config.token));
+  app.notFound(() => {
+    throw new HttpError(404, "not found", "no such route");
+  });
+  app.onError((e, c) => errorResponse(c, e, metrics));
   return app;
 }

@@ -9,8 +9,10 @@
  * @module
  */
 
-import type { Hash } from "../blake3/hash.ts";
+import { bytesEqual, type Hash } from "../blake3/hash.ts";
 import { Hasher } from "../blake3/hasher.ts";
+import { parentCv } from "../blake3/tree.ts";
+import { HashMismatchError } from "./errors.ts";
 import { BaoTree, InvalidTreeError, IROH_K, type TreeNode } from "./tree.ts";
 
 /** Read access to a tree's stored pairs, wherever they live (memory, a file, Deno KV). */
@@ -123,4 +125,31 @@ export function outboardOf(
   order: OutboardOrder = "pre",
 ): MemOutboard {
   return new OutboardBuilder(k).update(data).finalize().inOrder(order);
+}
+
+/**
+ * The pre-order outboard (what iroh-blobs stores and sends), read from any outboard and every
+ * pair checked against the root before it is yielded: a client verifying plain range responses
+ * with it gets nothing the store corrupted. Throws `HashMismatchError` at the first bad pair.
+ */
+export async function* verifiedPreOrder(outboard: Outboard): AsyncGenerator<Uint8Array> {
+  const tree = outboard.tree;
+  const key = (node: TreeNode) => `${node.start}/${node.level}`;
+  // The CV each pending node must hash to, set by its parent (or the root hash).
+  const expected = new Map<string, Uint8Array>();
+  for (const node of tree.storedNodes()) {
+    const isRoot = node.start === 0 && node.level === tree.root!.level;
+    const want = isRoot ? outboard.root : expected.get(key(node))!;
+    expected.delete(key(node));
+    const pair = await outboard.loadPair(node);
+    const left = pair.subarray(0, 32), right = pair.subarray(32, 64);
+    if (pair.length !== 64 || !bytesEqual(parentCv(left, right, isRoot), want)) {
+      throw new HashMismatchError("parent", node.start);
+    }
+    const rightNode = tree.nodeOver(tree.mid(node), tree.end(node));
+    const leftNode = { start: node.start, level: node.level - 1 };
+    if (rightNode !== undefined && tree.isStored(rightNode)) expected.set(key(rightNode), right);
+    if (leftNode.level >= 0 && tree.isStored(leftNode)) expected.set(key(leftNode), left);
+    yield pair;
+  }
 }

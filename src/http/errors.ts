@@ -27,3 +27,11 @@ export class BodyLengthError extends Error {
     );
   }
 }
+
+/** A query parameter the blob routes do not understand (`?format=`, …). */
+export class InvalidQueryError extends Error {
+  override name = "InvalidQueryError";
+  constructor(readonly parameter: string, reason: string) {
+    super(`?${parameter}= ${reason}`);
+  }
+}

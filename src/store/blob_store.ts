@@ -13,6 +13,7 @@
 import { asHash, type Hash, toHex } from "../blake3/hash.ts";
 import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
+import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
 import { UploadTooLargeError } from "./errors.ts";
 import { KvBlobSource } from "./kv_source.ts";
 import {
@@ -118,12 +119,15 @@ export class BlobStore {
     const drainPairs = async () => {
       for (const pair of pairs.splice(0)) await outboard.write(pair);
     };
+    const head = new Uint8Array(SNIFF_LEN);
     let size = 0;
     let lastBeat = startedAt;
     try {
       for await (const piece of body) {
         size += piece.length;
         if (size > maxSize) throw new UploadTooLargeError(maxSize);
+        const before = size - piece.length;
+        if (before < SNIFF_LEN) head.set(piece.subarray(0, SNIFF_LEN - before), before);
         hasher.update(piece);
         await data.write(piece);
         await drainPairs();
@@ -139,7 +143,8 @@ export class BlobStore {
       await data.close();
       await outboard.close();
       await writer.flush();
-      return await this.#commitImport(dataId, hash, size, pin);
+      const sniffedType = sniffContentType(head.subarray(0, Math.min(size, SNIFF_LEN)), size);
+      return await this.#commitImport(dataId, hash, size, pin, sniffedType);
     } catch (e) {
       // Whatever is in flight may still land: the tail scan in #deletePages catches it.
       await writer.flush().catch(() => {});
@@ -157,6 +162,7 @@ export class BlobStore {
     hash: Hash,
     size: number,
     pin: string | null,
+    sniffedType: string | undefined,
   ): Promise<ImportResult> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
@@ -172,6 +178,7 @@ export class BlobStore {
         refs: pin === null ? 0 : 1,
         createdAt: Date.now(),
         ...(pin === null ? { unpinnedAt: Date.now() } : {}),
+        ...(sniffedType === undefined ? {} : { sniffedType }),
       };
       const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
         .delete(keys.upload(dataId));

@@ -49,6 +49,11 @@ export interface BlobMeta {
   readonly createdAt: number;
   /** When `refs` last dropped to 0. */
   readonly unpinnedAt?: number;
+  /**
+   * The type sniffed from the first bytes at import, so that HEAD and range requests need not
+   * read them again. Absent when nothing was recognised.
+   */
+  readonly sniffedType?: string;
 }
 
 /** An import in progress. */

@@ -1,0 +1,103 @@
+/**
+ * `/blobs`: upload (POST), read (GET/HEAD with every representation semantic), the pre-order
+ * outboard, and unpinning (DELETE). Thin: parsing, authorisation and status mapping only.
+ */
+import { Hono } from "hono";
+import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
+import { verifiedPreOrder } from "../src/bao/outboard.ts";
+import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import type { Metrics } from "../src/metrics.ts";
+import { type BlobStore, USER_PIN } from "../src/store/blob_store.ts";
+import type { KvBlobSource } from "../src/store/kv_source.ts";
+import { HttpError } from "./errors.ts";
+import { requireWriter } from "./middleware.ts";
+
+export interface BlobRouteDeps {
+  store: BlobStore;
+  metrics: Metrics;
+  token: string | undefined;
+  maxUpload: number;
+}
+
+/** A stored blob as the responder sees it, or a 404. */
+export async function servableBlob(
+  store: BlobStore,
+  hash: Hash,
+  name?: string,
+): Promise<ServableBlob> {
+  const meta = await store.stat(hash);
+  if (meta === undefined) throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here`);
+  return {
+    hash,
+    size: meta.size,
+    sniffedType: meta.sniffedType,
+    name,
+    async open(end: number): Promise<KvBlobSource> {
+      const source = await store.open(hash);
+      if (source === undefined) {
+        throw new HttpError(404, "not found", `blob ${toHex(hash)} was removed`);
+      }
+      source.setReadWindow(end);
+      return source;
+    },
+  };
+}
+
+/** Reports verification failures of stored data found after a response started. */
+export function corruptionCounter(metrics: Metrics) {
+  return () => metrics.verificationFailures.add(1, { source: "store" });
+}
+
+export function blobRoutes(deps: BlobRouteDeps): Hono {
+  const { store, metrics } = deps;
+  const app = new Hono();
+
+  app.post("/blobs", requireWriter(deps.token), async (c) => {
+    const declared = c.req.header("Content-Length");
+    if (declared !== undefined && Number(declared) > deps.maxUpload) {
+      throw new HttpError(413, "payload too large", `the limit is ${deps.maxUpload} bytes`);
+    }
+    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const result = await store.import(body, { maxSize: deps.maxUpload });
+    metrics.bytesIn.add(result.size);
+    const hex = toHex(result.hash);
+    c.header("Location", `/blobs/${hex}`);
+    return c.json({ hash: hex, size: result.size }, result.created ? 201 : 200);
+  });
+
+  // HEAD reaches this handler too (Hono routes it as GET); blobResponse reads nothing for it.
+  app.get("/blobs/:hash", async (c) => {
+    const blob = await servableBlob(store, parseHash(c.req.param("hash")));
+    return await blobResponse(c.req.raw, blob, { onCorruption: corruptionCounter(metrics) });
+  });
+
+  app.get("/blobs/:hash/outboard", async (c) => {
+    const hash = parseHash(c.req.param("hash"));
+    const source = await store.open(hash);
+    if (source === undefined) {
+      throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here`);
+    }
+    const headers = {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(source.tree.outboardSize),
+      "ETag": `"${toHex(hash)}.obao4"`,
+      "Cache-Control": "public, max-age=31536000, immutable, no-transform",
+      "X-Content-Type-Options": "nosniff",
+      "X-Blob-Size": String(source.tree.size),
+    };
+    if (c.req.raw.method === "HEAD" || source.tree.outboardSize === 0) {
+      return new Response(null, { headers });
+    }
+    return new Response(ReadableStream.from(verifiedPreOrder(source)), { headers });
+  });
+
+  app.delete("/blobs/:hash", requireWriter(deps.token), async (c) => {
+    const hash = parseHash(c.req.param("hash"));
+    if (!(await store.unpin(hash, USER_PIN))) {
+      throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here or not pinned`);
+    }
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one place where errors become HTTP statuses, so every route answers bad input the same
+ * way: a JSON body `{"error", "detail"}` with the status of GATEWAY.md's contract.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { InvalidHashError } from "../src/blake3/hash.ts";
+import { BaoError } from "../src/bao/errors.ts";
+import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
+import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
+import { InvalidMediaTypeError } from "../src/http/errors.ts";
+import type { Metrics } from "../src/metrics.ts";
+
+/** An error raised at the route edge with its status and headers already decided. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly error: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`${error}: ${detail}`);
+  }
+}
+
+/** Maps any error to its status and JSON body; library errors by their type. */
+export function classify(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof InvalidHashError) return new HttpError(400, "invalid hash", e.message);
+  if (e instanceof InvalidRangesError) return new HttpError(400, "invalid ranges", e.message);
+  if (e instanceof InvalidMediaTypeError) return new HttpError(400, "invalid type", e.message);
+  if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
+  if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
+  if (e instanceof BaoError) {
+    // Stored bytes that do not verify: the store is corrupted, and nothing of it was sent.
+    return new HttpError(500, "stored data failed verification", e.message);
+  }
+  return new HttpError(500, "internal error", e instanceof Error ? e.message : String(e));
+}
+
+/** The JSON error response for `e`, counting verification failures of stored data. */
+export function errorResponse(c: Context, e: unknown, metrics: Metrics): Response {
+  const err = classify(e);
+  if (e instanceof BaoError) metrics.verificationFailures.add(1, { source: "store" });
+  if (err.status === 500 && !(e instanceof BaoError)) console.error(e);
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json({ error: err.error, detail: err.detail }, err.status);
+}

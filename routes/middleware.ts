@@ -1,0 +1,166 @@
+/**
+ * Cross-cutting request handling: one structured log line and the metrics of each request, the
+ * in-flight cap (429), write authorisation, CORS. Each is a small Hono middleware.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { getConnInfo } from "hono/deno";
+import type { Metrics } from "../src/metrics.ts";
+import { HttpError } from "./errors.ts";
+
+/**
+ * Passes `body` through, reporting each chunk's size and, once, how it ended: the end of the
+ * stream, an error (a cut response) or the client going away.
+ */
+function observeBody(
+  body: ReadableStream<Uint8Array>,
+  onBytes: (n: number) => void,
+  onEnd: (outcome: "complete" | "error" | "cancelled") => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          onEnd("complete");
+          return;
+        }
+        onBytes(value.length);
+        controller.enqueue(value);
+      } catch (e) {
+        controller.error(e);
+        onEnd("error");
+      }
+    },
+    async cancel(reason) {
+      onEnd("cancelled");
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Logs one JSON line per request and records its metrics. */
+export function observe(metrics: Metrics, log: (line: string) => void): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now();
+    metrics.inFlight.add(1);
+    try {
+      await next();
+    } finally {
+      metrics.inFlight.add(-1);
+    }
+    const route = c.req.routePath;
+    const status = c.res.status;
+    metrics.requests.add(1, { route, method: c.req.method, status: String(status) });
+    let sent = 0;
+    const done = (outcome: string) =>
+      log(JSON.stringify({
+        time: new Date().toISOString(),
+        method: c.req.method,
+        path: c.req.path,
+        route,
+        status,
+        bytes: sent,
+        outcome,
+        ms: Math.round(performance.now() - start),
+        remote: remoteAddress(c),
+      }));
+    if (c.res.body === null) return done("complete");
+    // The body streams after the handler returns: log when it has ended (or was cut).
+    const body = observeBody(c.res.body, (n) => {
+      sent += n;
+      metrics.bytesOut.add(n);
+    }, done);
+    c.res = new Response(body, c.res);
+  };
+}
+
+/** Rejects requests beyond `max` in flight with 429 and `Retry-After`. */
+export function limitInFlight(max: number, metrics: Metrics): MiddlewareHandler {
+  let current = 0;
+  return async (c, next) => {
+    if (current >= max) {
+      metrics.rejected.add(1);
+      throw new HttpError(429, "too many requests", `more than ${max} requests in flight`, {
+        "Retry-After": "1",
+      });
+    }
+    current++;
+    try {
+      await next();
+    } finally {
+      current--;
+    }
+  };
+}
+
+/** The client's address, when the server knows it (loopback checks, logs). */
+export function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined &&
+    (address === "::1" || /^127\./.test(address) || address === "::ffff:127.0.0.1");
+}
+
+/** Compares in time independent of where the strings differ. */
+function sameToken(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * Guards writes: `Authorization: Bearer <token>` when a token is configured (401 without
+ * credentials, 403 with wrong ones); with none configured, only loopback clients may write.
+ */
+export function requireWriter(token: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (token === undefined) {
+      if (!isLoopback(remoteAddress(c))) {
+        throw new HttpError(
+          403,
+          "forbidden",
+          "writes are allowed from loopback only when GATEWAY_TOKEN is not set",
+        );
+      }
+      return await next();
+    }
+    const header = c.req.header("Authorization");
+    const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+    if (!m) {
+      throw new HttpError(401, "unauthorized", "send Authorization: Bearer <token>", {
+        "WWW-Authenticate": 'Bearer realm="gateway"',
+      });
+    }
+    if (!sameToken(m[1].trim(), token)) throw new HttpError(403, "forbidden", "wrong token");
+    await next();
+  };
+}
+
+/** CORS for reads from any origin, exposing what a verifying client needs to see. */
+export function readCors(): MiddlewareHandler {
+  return cors({
+    origin: "*",
+    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+    allowHeaders: ["Range", "If-None-Match", "If-Range", "Content-Type", "Authorization"],
+    exposeHeaders: [
+      "Content-Range",
+      "Content-Length",
+      "Accept-Ranges",
+      "ETag",
+      "Repr-Digest",
+      "Content-Type",
+      "X-Blob-Size",
+    ],
+    maxAge: 86400,
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * Configuration from the environment (GATEWAY.md "Configuration"), checked once at start-up so
+ * that a typo fails loudly instead of serving with a default nobody chose.
+ *
+ * @module
+ */
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface Config {
+  port: number;
+  hostname: string;
+  /**
+   * Where Deno KV lives: a file path, `:memory:`, a KV Connect URL (`http(s)://…` of a shared
+   * `denokv`), or `undefined` for the runtime's default database (Deno Deploy's managed KV).
+   */
+  kvPath: string | undefined;
+  /** Bearer token for writes; without one, only loopback clients may write. */
+  token: string | undefined;
+  /** Base URLs of peer gateways. */
+  peers: string[];
+  /** Largest accepted upload in bytes. */
+  maxUpload: number;
+  /** Requests served at once before new ones get 429. */
+  maxInFlight: number;
+  /** Milliseconds between garbage collections (0 disables the timer). */
+  gcIntervalMs: number;
+  /** An upload without a heartbeat for this long is presumed dead. */
+  uploadStaleMs: number;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Parses a byte size such as `1073741824`, `512MiB` or `4GB`. */
+export function parseByteSize(text: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  const value = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive byte size like 4GiB or 500MB, got "${text}"`);
+  }
+  return value;
+}
+
+function integer(text: string, name: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${text}"`);
+  }
+  return n;
+}
+
+function url(text: string, name: string): string {
+  try {
+    const u = new URL(text);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    return u.href.replace(/\/$/, "");
+  } catch {
+    throw new ConfigError(`${name} must list http(s) URLs, got "${text}"`);
+  }
+}
+
+/** Documented defaults. */
+export const DEFAULTS = {
+  port: 8080,
+  hostname: "127.0.0.1",
+  kvPath: "./data/gateway.kv",
+  maxUpload: 16 * 2 ** 30,
+  maxInFlight: 512,
+  gcIntervalSeconds: 300,
+  uploadStaleSeconds: 600,
+} as const;
+
+/** Reads the configuration from `env` (an object, so tests need not touch the process). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const get = (name: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === "" ? undefined : v.trim();
+  };
+  const onDeploy = get("DENO_DEPLOYMENT_ID") !== undefined;
+  const kvPath = "KV_PATH" in env ? get("KV_PATH") : onDeploy ? undefined : DEFAULTS.kvPath;
+  return {
+    port: integer(get("PORT") ?? String(DEFAULTS.port), "PORT", 0, 65535),
+    hostname: get("HOSTNAME") ?? DEFAULTS.hostname,
+    kvPath,
+    token: get("GATEWAY_TOKEN"),
+    peers: (get("GATEWAY_PEERS") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "")
+      .map((p) => url(p, "GATEWAY_PEERS")),
+    maxUpload: parseByteSize(
+      get("GATEWAY_MAX_UPLOAD") ?? String(DEFAULTS.maxUpload),
+      "GATEWAY_MAX_UPLOAD",
+    ),
+    maxInFlight: integer(
+      get("GATEWAY_MAX_INFLIGHT") ?? String(DEFAULTS.maxInFlight),
+      "GATEWAY_MAX_INFLIGHT",
+      1,
+      1_000_000,
+    ),
+    gcIntervalMs: 1000 * integer(
+      get("GATEWAY_GC_INTERVAL") ?? String(DEFAULTS.gcIntervalSeconds),
+      "GATEWAY_GC_INTERVAL",
+      0,
+      86_400 * 365,
+    ),
+    uploadStaleMs: 1000 * integer(
+      get("GATEWAY_UPLOAD_STALE") ?? String(DEFAULTS.uploadStaleSeconds),
+      "GATEWAY_UPLOAD_STALE",
+      1,
+      86_400 * 365,
+    ),
+  };
+}

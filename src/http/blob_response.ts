@@ -1,0 +1,298 @@
+/**
+ * The HTTP representation of a blob (GATEWAY.md "HTTP contract"): headers, conditionals, byte
+ * ranges, `?format=bao` and `?type=`, for `/blobs/:hash`, collection entries and Willow
+ * payloads alike. Framework-free: a standard `Request` in, a standard `Response` out.
+ *
+ * Every byte of a body comes out of a verified Bao walk. The first piece is read (and checked)
+ * before the response is returned, so corrupted storage at the start of a body is an error
+ * status; a failure after that cuts the stream, never pads or completes it.
+ *
+ * @module
+ */
+
+import { type Hash, toHex } from "../blake3/hash.ts";
+import { type BaoSource, encodeRanges, sizeHeader } from "../bao/encode.ts";
+import { BaoError } from "../bao/errors.ts";
+import { readVerifiedExact } from "../bao/read.ts";
+import { BaoTree, IROH_K } from "../bao/tree.ts";
+import { encodedLength } from "../bao/walk.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import {
+  blobEntityTag,
+  type EntityTag,
+  evaluatePreconditions,
+  formatEntityTag,
+} from "./conditional.ts";
+import { contentTypeFromName, DEFAULT_CONTENT_TYPE, parseMediaType } from "./content_type.ts";
+import { InvalidQueryError } from "./errors.ts";
+import { exactLength } from "./exact_length.ts";
+import { byterangesBody, layoutByteranges } from "./multipart.ts";
+import {
+  type ByteRange,
+  contentRange,
+  parseRange,
+  rangeLength,
+  unsatisfiedContentRange,
+} from "./range.ts";
+
+/** A blob as the responder needs it: its identity, size, and a way to read it verified. */
+export interface ServableBlob {
+  readonly hash: Hash;
+  readonly size: number;
+  /** The type sniffed when the blob was stored. */
+  readonly sniffedType?: string;
+  /** Its name in a collection: decides the type by extension, and the download file name. */
+  readonly name?: string;
+  /** Opens it for reading; `end` is how far reads will go, a read-ahead limit. */
+  open(end: number): Promise<BaoSource>;
+}
+
+export interface BlobResponseOptions {
+  /** Told when stored data fails verification after the response has started. */
+  onCorruption?: (error: BaoError) => void;
+}
+
+/** The MIME type of Bao encodings (GATEWAY.md). */
+export const BAO_CONTENT_TYPE = "application/x-bao";
+
+/** Body pieces are gathered to this size: fewer, larger writes for the HTTP stack. */
+const BODY_PIECE = 256 * 1024;
+
+const CACHE_CONTROL = "public, max-age=31536000, immutable, no-transform";
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** Headers every blob response carries, whatever its status. */
+function commonHeaders(blob: ServableBlob, etag: EntityTag): Headers {
+  return new Headers({
+    "ETag": formatEntityTag(etag),
+    // RFC 9530 syntax; `blake3` is not a registered key, so it is named exactly so.
+    "Repr-Digest": `blake3=:${base64(blob.hash)}:`,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": CACHE_CONTROL,
+    "X-Content-Type-Options": "nosniff",
+    // Stored bytes are untrusted: a document among them runs sandboxed, in an opaque origin,
+    // away from the gateway's own pages and storage.
+    "Content-Security-Policy": "sandbox",
+  });
+}
+
+/** `?type=`, else the name's extension, else what was sniffed, else octets. */
+function contentType(blob: ServableBlob, override: string | null): string {
+  if (override !== null) return parseMediaType(override);
+  const named = blob.name === undefined ? undefined : contentTypeFromName(blob.name);
+  return named ?? blob.sniffedType ?? DEFAULT_CONTENT_TYPE;
+}
+
+/** Gathers small pieces into `BODY_PIECE`-sized ones. */
+async function* gather(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let buf = new Uint8Array(BODY_PIECE);
+  let fill = 0;
+  for await (const piece of pieces) {
+    if (fill === 0 && piece.length >= BODY_PIECE) {
+      yield piece;
+      continue;
+    }
+    let off = 0;
+    while (off < piece.length) {
+      const n = Math.min(piece.length - off, BODY_PIECE - fill);
+      buf.set(piece.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === BODY_PIECE) {
+        yield buf;
+        buf = new Uint8Array(BODY_PIECE);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield buf.subarray(0, fill);
+}
+
+/**
+ * A body stream that has already produced its first `prime` pieces, so that a failure to
+ * read or verify the start is thrown here, before any status line is sent. Later failures
+ * error the stream (the connection is cut) after telling `onCorruption`.
+ */
+async function primedBody(
+  pieces: AsyncIterable<Uint8Array>,
+  prime: number,
+  options: BlobResponseOptions,
+): Promise<ReadableStream<Uint8Array>> {
+  const it = pieces[Symbol.asyncIterator]();
+  const first: Uint8Array[] = [];
+  for (let i = 0; i < prime; i++) {
+    const r = await it.next();
+    if (r.done) break;
+    first.push(r.value);
+  }
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    yield* first;
+    try {
+      while (true) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } catch (e) {
+      if (e instanceof BaoError) options.onCorruption?.(e);
+      throw e;
+    }
+  }
+  const gen = rest();
+  // Cancelling (a client that goes away) must also end the source's reads.
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await gen.next();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  }, { highWaterMark: 0 });
+}
+
+function verifiedRange(source: BaoSource, range: ByteRange): AsyncIterable<Uint8Array> {
+  return readVerifiedExact(source, range.first, range.last + 1);
+}
+
+/**
+ * The response to a GET or HEAD of `blob` for `request` (its method, headers and the query
+ * parameters `format`, `chunks` and `type`). Throws typed errors for malformed parameters, and
+ * `BaoError` when the stored data fails verification before the first byte.
+ */
+export async function blobResponse(
+  request: Request,
+  blob: ServableBlob,
+  options: BlobResponseOptions = {},
+): Promise<Response> {
+  const url = new URL(request.url);
+  const format = url.searchParams.get("format");
+  if (format !== null && format !== "bao" && format !== "raw") {
+    throw new InvalidQueryError("format", `must be "raw" or "bao", got "${format}"`);
+  }
+  if (format === "bao") return await baoResponse(request, blob, url, options);
+  const type = contentType(blob, url.searchParams.get("type"));
+  const etag = blobEntityTag(blob.hash);
+  const headers = commonHeaders(blob, etag);
+  headers.set("Content-Type", type);
+  if (blob.name !== undefined) {
+    headers.set(
+      "Content-Disposition",
+      `inline; filename*=UTF-8''${encodeURIComponent(lastSegment(blob.name))}`,
+    );
+  }
+  const isHead = request.method === "HEAD";
+  const outcome = evaluatePreconditions(request.method, request.headers, etag);
+  if (outcome === "not-modified") return new Response(null, { status: 304, headers });
+  if (outcome === "precondition-failed") return new Response(null, { status: 412, headers });
+  const decision = outcome === "range"
+    ? parseRange(request.headers.get("Range"), blob.size)
+    : { kind: "ignore" as const };
+  if (decision.kind === "unsatisfiable") {
+    headers.set("Content-Range", unsatisfiedContentRange(blob.size));
+    headers.set("Content-Type", "application/json");
+    const body = JSON.stringify({
+      error: "range not satisfiable",
+      detail: `the blob has ${blob.size} bytes`,
+    });
+    return new Response(body, { status: 416, headers });
+  }
+  if (decision.kind === "ignore") {
+    headers.set("Content-Length", String(blob.size));
+    if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
+    const source = await blob.open(blob.size);
+    const body = gather(exactLength(readVerifiedExact(source, 0, blob.size), blob.size));
+    return new Response(await primedBody(body, 1, options), { status: 200, headers });
+  }
+  const ranges = decision.ranges;
+  if (ranges.length === 1) {
+    const [range] = ranges;
+    headers.set("Content-Range", contentRange(range, blob.size));
+    headers.set("Content-Length", String(rangeLength(range)));
+    const source = await blob.open(range.last + 1);
+    const body = gather(exactLength(verifiedRange(source, range), rangeLength(range)));
+    return new Response(await primedBody(body, 1, options), { status: 206, headers });
+  }
+  const layout = layoutByteranges(ranges, type, blob.size);
+  headers.set("Content-Type", layout.contentType);
+  headers.set("Content-Length", String(layout.contentLength));
+  const source = await blob.open(ranges[ranges.length - 1].last + 1);
+  const body = byterangesBody(layout, (range) => verifiedRange(source, range));
+  // Prime the first part's head and its first verified piece.
+  return new Response(await primedBody(body, 2, options), { status: 206, headers });
+}
+
+/** The chunk ranges a bao request asks for: `?chunks=`, else the `Range` header rounded out. */
+function baoQuery(request: Request, url: URL, size: number): ChunkRanges | "unsatisfiable" {
+  const chunks = url.searchParams.get("chunks");
+  if (chunks !== null) return ChunkRanges.parse(chunks);
+  const decision = parseRange(request.headers.get("Range"), size);
+  if (decision.kind === "unsatisfiable") return "unsatisfiable";
+  if (decision.kind === "ignore") return ChunkRanges.ALL;
+  return decision.ranges.reduce(
+    (set, r) => set.union(ChunkRanges.fromBytes(r.first, r.last + 1)),
+    ChunkRanges.EMPTY,
+  );
+}
+
+/**
+ * `?format=bao`: the 8-byte size and the iroh-compatible (k = 4) encoding of exactly the
+ * requested chunks. It is its own representation, so the status is 200 and the entity tag
+ * names the ranges; `Vary: Range` because the header chooses them.
+ */
+async function baoResponse(
+  request: Request,
+  blob: ServableBlob,
+  url: URL,
+  options: BlobResponseOptions,
+): Promise<Response> {
+  const query = baoQuery(request, url, blob.size);
+  const base = commonHeaders(blob, blobEntityTag(blob.hash));
+  if (query === "unsatisfiable") {
+    base.set("Content-Range", unsatisfiedContentRange(blob.size));
+    base.set("Content-Type", "application/json");
+    const body = JSON.stringify({
+      error: "range not satisfiable",
+      detail: `the blob has ${blob.size} bytes`,
+    });
+    return new Response(body, { status: 416, headers: base });
+  }
+  const tree = new BaoTree(blob.size, IROH_K);
+  const truncated = query.truncate(blob.size);
+  const etag: EntityTag = {
+    weak: false,
+    opaque: query.isAll ? `${toHex(blob.hash)}.bao` : `${toHex(blob.hash)}.bao.${query}`,
+  };
+  const headers = commonHeaders(blob, etag);
+  headers.set("Content-Type", BAO_CONTENT_TYPE);
+  headers.set("Vary", "Range");
+  // Byte ranges of an encoding are not offered: a client asks for chunks instead.
+  headers.set("Accept-Ranges", "none");
+  const outcome = evaluatePreconditions("HEAD", request.headers, etag);
+  if (outcome === "not-modified") return new Response(null, { status: 304, headers });
+  if (outcome === "precondition-failed") return new Response(null, { status: 412, headers });
+  const length = query.isEmpty ? 0 : 8 + encodedLength(tree, truncated);
+  headers.set("Content-Length", String(length));
+  if (request.method === "HEAD" || length === 0) {
+    return new Response(null, { status: 200, headers });
+  }
+  const b = truncated.boundaries;
+  const end = truncated.isOpen ? blob.size : Math.min(b[b.length - 1] * 1024, blob.size);
+  const source = await blob.open(end);
+  async function* encoding(): AsyncGenerator<Uint8Array> {
+    yield sizeHeader(blob.size);
+    yield* encodeRanges(source, query as ChunkRanges);
+  }
+  const body = gather(exactLength(encoding(), length));
+  return new Response(await primedBody(body, 1, options), { status: 200, headers });
+}
+
+function lastSegment(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}

@@ -1,0 +1,16 @@
+/**
+ * Opening Deno KV wherever the gateway runs: a local SQLite file (its folder created on first
+ * start), `:memory:`, a shared self-hosted `denokv` by its KV Connect URL (the access token in
+ * `DENO_KV_ACCESS_TOKEN`), or the runtime's default database (Deno Deploy).
+ *
+ * @module
+ */
+
+export async function openKv(path: string | undefined): Promise<Deno.Kv> {
+  if (path === undefined) return await Deno.openKv();
+  if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
+    if (dir !== "") await Deno.mkdir(dir, { recursive: true });
+  }
+  return await Deno.openKv(path);
+}
