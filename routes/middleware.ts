@@ -80,7 +80,7 @@ export function observe(metrics: Metrics, log: (line: string) => void): Middlewa
 /** Rejects requests beyond `max` in flight with 429 and `Retry-After`. */
 export function limitInFlight(max: number, metrics: Metrics): MiddlewareHandler {
   let current = 0;
-  return async (c, next) => {
+  return async (_c, next) => {
     if (current >= max) {
       metrics.rejected.add(1);
       throw new HttpError(429, "too many requests", `more than ${max} requests in flight`, {

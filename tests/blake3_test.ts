@@ -1,10 +1,11 @@
-import { assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { createBLAKE3 } from "hash-wasm";
 import vectors from "./vectors/blake3_test_vectors.json" with { type: "json" };
 import { Hasher } from "../src/blake3/hasher.ts";
 import { InvalidHashError, parseHash, toBase32, toHex } from "../src/blake3/hash.ts";
 import { availableBackends, withBackend } from "../src/blake3/kernel.ts";
 import { portableBackend } from "../src/blake3/portable.ts";
+import { loadSimdBackend } from "../src/blake3/simd.ts";
 import { hash, hashXof, subtreeCv } from "../src/blake3/tree.ts";
 import { randomBytes, seededRandom } from "./random.ts";
 
@@ -87,6 +88,32 @@ Deno.test("blake3: a subtree at chunk counter 2^32 and beyond uses the high coun
     const out = new Uint8Array(32);
     backend.subtreeCvs(data, 2 ** 32 + 4, 2, out);
     assertEquals(toHex(out), toHex(expected), backend.name);
+  }
+});
+
+Deno.test("blake3: both SIMD builds match the portable backend at edge sizes and counters", async () => {
+  // The runtime uses one build; the other (plain SIMD, for engines without relaxed SIMD) must
+  // be checked too. Sizes straddle blocks, chunks, the 4- and 8-chunk groups and 1 MiB; the
+  // counters make the low word wrap inside a group (carry into the high word per lane).
+  const builds = [await loadSimdBackend(["relaxed"]), await loadSimdBackend(["plain"])];
+  assert(builds.every((b) => b !== undefined), "Deno runs both SIMD builds");
+  const rand = seededRandom(4);
+  const sizes = [0, 1, 63, 64, 65, 1023, 1024, 1025, 3 * 1024, 4 * 1024 + 1, 7 * 1024 + 1000];
+  sizes.push(8 * 1024, 8 * 1024 + 64, 12 * 1024 - 1, 17 * 1024, 2 ** 20 - 1, 2 ** 20);
+  const starts = [0, 2 ** 32 - 3, 2 ** 32 - 6, 2 ** 33 + 1, 2 ** 53 - 2 ** 11];
+  for (const size of sizes) {
+    const data = randomBytes(size, rand);
+    for (const start of starts) {
+      for (const log of [0, 1, 3, 10]) {
+        const expected = new Uint8Array(32 * Math.max(1, Math.ceil(size / (1024 << log))));
+        portableBackend.subtreeCvs(data, start, log, expected);
+        for (const backend of builds) {
+          const out = new Uint8Array(expected.length);
+          assertEquals(backend!.subtreeCvs(data, start, log, out), expected.length / 32);
+          assertEquals(toHex(out), toHex(expected), `${backend!.name} ${size} ${start} ${log}`);
+        }
+      }
+    }
   }
 });
 
