@@ -1,0 +1,65 @@
+/**
+ * The hashes of a hash seq read from storage one verified chunk group at a time, for a provider
+ * that must find child i of a request (IB `src/provider.rs` `handle_get_impl`, which loads the
+ * whole hash seq instead).
+ *
+ * Storage is not trusted: each group goes through `encodeRanges` (checked against the stored
+ * outboard) and a `BaoDecoder` (checked against the root hash) before any hash is taken from it,
+ * and the hash count comes from the size only once the last chunk has proved it. Memory stays
+ * at one group however long the hash seq is.
+ *
+ * @module
+ */
+
+import { asHash, type Hash } from "../blake3/hash.ts";
+import { OUT_LEN } from "../blake3/constants.ts";
+import { BaoDecoder } from "../bao/decode.ts";
+import { type BaoSource, encodeRanges, sizeHeader } from "../bao/encode.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import { hashSeqLength } from "./hash_seq.ts";
+
+export class HashSeqSource {
+  #group = -1;
+  #groupBytes = new Uint8Array(0);
+  #count: number | undefined;
+
+  constructor(readonly source: BaoSource) {}
+
+  /**
+   * Number of hashes, from the size proved by the last chunk. Throws `InvalidHashSeqError` when
+   * the blob is not a multiple of 32 bytes, a `BaoError` when storage does not verify.
+   */
+  async count(): Promise<number> {
+    if (this.#count === undefined) await this.#load(this.source.tree.groups - 1);
+    return this.#count!;
+  }
+
+  /** The hash at `index`, verified, or `undefined` past the end. */
+  async get(index: number): Promise<Hash | undefined> {
+    if (index >= await this.count()) return undefined;
+    const tree = this.source.tree;
+    const byte = index * OUT_LEN;
+    await this.#load(Math.floor(byte / tree.groupBytes));
+    const at = byte % tree.groupBytes;
+    return asHash(this.#groupBytes.slice(at, at + OUT_LEN));
+  }
+
+  /** Makes group `g` the verified window; proves the size when it is the last group. */
+  async #load(g: number): Promise<void> {
+    if (g === this.#group) return;
+    const { source } = this;
+    const tree = source.tree;
+    const ranges = ChunkRanges.range(g * tree.groupChunks, (g + 1) * tree.groupChunks);
+    const [start, end] = tree.byteRange(g * tree.groupChunks, (g + 1) * tree.groupChunks);
+    const bytes = new Uint8Array(end - start);
+    const decoder = new BaoDecoder(source.root, ranges, tree.k);
+    decoder.push(sizeHeader(tree.size));
+    for await (const item of encodeRanges(source, ranges)) {
+      for (const v of decoder.push(item)) bytes.set(v.data, v.offset - start);
+    }
+    decoder.finish();
+    this.#group = g;
+    this.#groupBytes = bytes;
+    if (decoder.sizeVerified) this.#count = hashSeqLength(tree.size);
+  }
+}
