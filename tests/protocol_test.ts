@@ -323,6 +323,21 @@ Deno.test("sources that cannot serve the data stop the stream with BlobUnavailab
     BlobUnavailableError,
   );
   assert(u.cause instanceof InvalidHashSeqError && u.index === 0);
+  // A stored hash seq whose bytes were altered: no child hash is taken from it.
+  const seqBytes = HashSeq.from([hash, hash]).bytes;
+  const seqOutboard = outboardOf(seqBytes);
+  const altered = seqBytes.slice();
+  altered[40] ^= 1;
+  provider.put(seqOutboard.root, memorySource(altered, seqOutboard));
+  const childrenOnly = getRequest(
+    seqOutboard.root,
+    ChunkRangesSeq.fromRangesInfinite([ChunkRanges.EMPTY, ChunkRanges.ALL]),
+  );
+  const c = await assertRejects(
+    collect(writeResponse(provider, childrenOnly)),
+    BlobUnavailableError,
+  );
+  assert(c.cause instanceof HashMismatchError && c.index === 0);
   // The reader refuses such a blob as a hash seq too, once it is verified.
   const sent: Uint8Array[] = [];
   await assertRejects(async () => {

@@ -3,24 +3,23 @@
  * that must find child i of a request (IB `src/provider.rs` `handle_get_impl`, which loads the
  * whole hash seq instead).
  *
- * Storage is not trusted: each group goes through `encodeRanges` (checked against the stored
- * outboard) and a `BaoDecoder` (checked against the root hash) before any hash is taken from it,
- * and the hash count comes from the size only once the last chunk has proved it. Memory stays
- * at one group however long the hash seq is.
+ * Storage is not trusted: each group goes through `encodeRanges`, which checks it and the pairs
+ * above it against the root hash, before any hash is taken from it, and the hash count comes
+ * from the size only once the last chunk has proved it. Memory stays at one group however long
+ * the hash seq is.
  *
  * @module
  */
 
 import { asHash, type Hash } from "../blake3/hash.ts";
 import { OUT_LEN } from "../blake3/constants.ts";
-import { BaoDecoder } from "../bao/decode.ts";
-import { type BaoSource, encodeRanges, sizeHeader } from "../bao/encode.ts";
+import { type BaoSource, encodeRanges } from "../bao/encode.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { hashSeqLength } from "./hash_seq.ts";
 
 export class HashSeqSource {
   #group = -1;
-  #groupBytes = new Uint8Array(0);
+  #groupBytes: Uint8Array = new Uint8Array(0);
   #count: number | undefined;
 
   constructor(readonly source: BaoSource) {}
@@ -44,22 +43,19 @@ export class HashSeqSource {
     return asHash(this.#groupBytes.slice(at, at + OUT_LEN));
   }
 
-  /** Makes group `g` the verified window; proves the size when it is the last group. */
+  /**
+   * Makes group `g` the verified window. A query for one whole group encodes as the pairs on its
+   * path and then the group's bytes (walk.ts), all checked by `encodeRanges`, so the last item is
+   * the verified data; for the last group that check also proves the size.
+   */
   async #load(g: number): Promise<void> {
     if (g === this.#group) return;
-    const { source } = this;
-    const tree = source.tree;
+    const tree = this.source.tree;
     const ranges = ChunkRanges.range(g * tree.groupChunks, (g + 1) * tree.groupChunks);
-    const [start, end] = tree.byteRange(g * tree.groupChunks, (g + 1) * tree.groupChunks);
-    const bytes = new Uint8Array(end - start);
-    const decoder = new BaoDecoder(source.root, ranges, tree.k);
-    decoder.push(sizeHeader(tree.size));
-    for await (const item of encodeRanges(source, ranges)) {
-      for (const v of decoder.push(item)) bytes.set(v.data, v.offset - start);
-    }
-    decoder.finish();
+    let data: Uint8Array | undefined;
+    for await (const item of encodeRanges(this.source, ranges)) data = item;
     this.#group = g;
-    this.#groupBytes = bytes;
-    if (decoder.sizeVerified) this.#count = hashSeqLength(tree.size);
+    this.#groupBytes = data!;
+    if (g === tree.groups - 1) this.#count = hashSeqLength(tree.size);
   }
 }
