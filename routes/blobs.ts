@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
-import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import { blobResponse, gather, primedBody, type ServableBlob } from "../src/http/blob_response.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { type BlobStore, USER_PIN } from "../src/store/blob_store.ts";
 import type { KvBlobSource } from "../src/store/kv_source.ts";
@@ -88,7 +88,9 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     if (c.req.raw.method === "HEAD" || source.tree.outboardSize === 0) {
       return new Response(null, { headers });
     }
-    return new Response(ReadableStream.from(verifiedPreOrder(source)), { headers });
+    const body = gather(verifiedPreOrder(source));
+    const options = { onCorruption: corruptionCounter(metrics) };
+    return new Response(await primedBody(body, 1, options), { headers });
   });
 
   app.delete("/blobs/:hash", requireWriter(deps.token), async (c) => {

@@ -8,7 +8,7 @@ import { InvalidHashError } from "../src/blake3/hash.ts";
 import { BaoError } from "../src/bao/errors.ts";
 import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
-import { InvalidMediaTypeError } from "../src/http/errors.ts";
+import { InvalidMediaTypeError, InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 
 /** An error raised at the route edge with its status and headers already decided. */
@@ -29,6 +29,7 @@ export function classify(e: unknown): HttpError {
   if (e instanceof InvalidHashError) return new HttpError(400, "invalid hash", e.message);
   if (e instanceof InvalidRangesError) return new HttpError(400, "invalid ranges", e.message);
   if (e instanceof InvalidMediaTypeError) return new HttpError(400, "invalid type", e.message);
+  if (e instanceof InvalidQueryError) return new HttpError(400, "invalid parameter", e.message);
   if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
   if (e instanceof BaoError) {

@@ -13,7 +13,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** `len` pseudo-random bytes. */
-export function randomBytes(len: number, rand: () => number): Uint8Array {
+export function randomBytes(len: number, rand: () => number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i += 4) {
     const v = (rand() * 4294967296) >>> 0;

@@ -89,7 +89,7 @@ function contentType(blob: ServableBlob, override: string | null): string {
 }
 
 /** Gathers small pieces into `BODY_PIECE`-sized ones. */
-async function* gather(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* gather(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let buf = new Uint8Array(BODY_PIECE);
   let fill = 0;
   for await (const piece of pieces) {
@@ -118,7 +118,7 @@ async function* gather(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
  * read or verify the start is thrown here, before any status line is sent. Later failures
  * error the stream (the connection is cut) after telling `onCorruption`.
  */
-async function primedBody(
+export async function primedBody(
   pieces: AsyncIterable<Uint8Array>,
   prime: number,
   options: BlobResponseOptions,

@@ -1,0 +1,199 @@
+/**
+ * The gateway as real processes (`deno run main.ts`, as `deno task start` runs it) on a shared
+ * KV file: a SIGKILL in the middle of a large upload, a client that disconnects, and two
+ * instances serving each other's uploads.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { toHex } from "../src/blake3/hash.ts";
+import { Hasher } from "../src/blake3/hasher.ts";
+import { seededRandom } from "./random.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+interface GatewayProcess {
+  url: string;
+  child: Deno.ChildProcess;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function spawnGateway(
+  kvPath: string,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: { KV_PATH: kvPath, PORT: String(port), GATEWAY_GC_INTERVAL: "0", ...env },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`${url}/health`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
+
+/** A deterministic body of `size` bytes in 1 MiB pieces, with its hash computed alongside. */
+function generated(size: number, seed: number, onSent?: (sent: number) => void) {
+  const rand = seededRandom(seed);
+  const block = new Uint8Array(1 << 20);
+  for (let i = 0; i < block.length; i++) block[i] = (rand() * 256) | 0;
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const piece = block.slice(0, Math.min(block.length, size - sent));
+      // Vary every piece so the blob is not a repetition.
+      new DataView(piece.buffer).setUint32(0, sent / block.length);
+      sent += piece.length;
+      controller.enqueue(piece);
+      onSent?.(sent);
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function hashOf(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const h = new Hasher();
+  for await (const p of stream) h.update(p);
+  return toHex(h.finalize());
+}
+
+async function countKeys(kvPath: string, prefix: Deno.KvKey): Promise<number> {
+  const kv = await Deno.openKv(kvPath);
+  try {
+    let n = 0;
+    for await (const _ of kv.list({ prefix }, { batchSize: 500 })) n++;
+    return n;
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("crash: SIGKILL mid-way through a 256 MiB upload leaves no blob; GC reclaims; retry works", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-crash-" });
+  const kvPath = `${dir}/gateway.kv`;
+  const size = 256 << 20;
+  const expected = await hashOf(generated(size, 1));
+  const env = { GATEWAY_UPLOAD_STALE: "1" };
+  const a = await spawnGateway(kvPath, env);
+  try {
+    let killed = false;
+    const body = generated(size, 1, (sent) => {
+      if (!killed && sent >= 96 << 20) {
+        killed = true;
+        a.child.kill("SIGKILL");
+      }
+    });
+    let failed = false;
+    try {
+      const res = await fetch(`${a.url}/blobs`, { method: "POST", body });
+      await res.body?.cancel();
+    } catch {
+      failed = true;
+    }
+    assert(failed && killed, "the upload died with the server");
+    await a.child.status;
+    assert((await countKeys(kvPath, ["data"])) > 0, "the killed upload left pages behind");
+    assertEquals(await countKeys(kvPath, ["blob"]), 0, "but no blob");
+
+    const b = await spawnGateway(kvPath, env);
+    try {
+      const missing = await fetch(`${b.url}/blobs/${expected}`);
+      assertEquals(missing.status, 404);
+      await missing.body?.cancel();
+      await new Promise((r) => setTimeout(r, 1100)); // past the 1 s staleness of its heartbeat
+      const gc = await (await fetch(`${b.url}/admin/gc`, { method: "POST" })).json();
+      assertEquals(gc.uploads, 1);
+      assert(gc.pages > 0);
+      assertEquals(await countKeys(kvPath, ["data"]), 0);
+      assertEquals(await countKeys(kvPath, ["ob"]), 0);
+      assertEquals(await countKeys(kvPath, ["upload"]), 0);
+      const retry = await fetch(`${b.url}/blobs`, { method: "POST", body: generated(size, 1) });
+      assertEquals(retry.status, 201);
+      assertEquals((await retry.json()).hash, expected);
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await a.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client that disconnects mid-upload leaves nothing visible and no pages", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-abort-" });
+  const kvPath = `${dir}/gateway.kv`;
+  const gw = await spawnGateway(kvPath);
+  try {
+    const controller = new AbortController();
+    const body = generated(64 << 20, 2, (sent) => {
+      if (sent >= 20 << 20) controller.abort();
+    });
+    let aborted = false;
+    try {
+      const res = await fetch(`${gw.url}/blobs`, {
+        method: "POST",
+        body,
+        signal: controller.signal,
+      });
+      await res.body?.cancel();
+    } catch {
+      aborted = true;
+    }
+    assert(aborted);
+    // The server notices the broken body and discards the upload itself.
+    let left = -1;
+    for (let i = 0; i < 100 && left !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = (await countKeys(kvPath, ["data"])) + (await countKeys(kvPath, ["upload"]));
+    }
+    assertEquals(left, 0);
+    assertEquals(await countKeys(kvPath, ["blob"]), 0);
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two gateway processes on one KV file serve each other's uploads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-shared-" });
+  const kvPath = `${dir}/gateway.kv`;
+  const a = await spawnGateway(kvPath);
+  const b = await spawnGateway(kvPath);
+  try {
+    for (const [writer, reader] of [[a, b], [b, a]]) {
+      const data = new Uint8Array(3 << 20).map((_, i) => (i * 31 + writer.url.length) & 0xff);
+      const up = await (await fetch(`${writer.url}/blobs`, { method: "POST", body: data })).json();
+      const res = await fetch(`${reader.url}/blobs/${up.hash}`);
+      assertEquals(res.status, 200);
+      assertEquals(new Uint8Array(await res.arrayBuffer()), data);
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
