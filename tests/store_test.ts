@@ -7,7 +7,7 @@ import { HashMismatchError } from "../src/bao/errors.ts";
 import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
-import { BlobStore, USER_PIN } from "../src/store/blob_store.ts";
+import { blobHolder, BlobStore, USER_PIN } from "../src/store/blob_store.ts";
 import { UploadTooLargeError } from "../src/store/errors.ts";
 import { keys } from "../src/store/layout.ts";
 import { concat } from "./bao_helpers.ts";
@@ -167,4 +167,42 @@ Deno.test("store: a flipped bit in a data or outboard page is caught; other rang
     assertEquals(bad.item, "parent");
     assertEquals(await readAll(store, h, 4 * 65536, data.length), data.subarray(4 * 65536));
   });
+});
+
+Deno.test("store: a blob's pins on others are released when it is collected (cascade)", async () => {
+  await withStore(async (store) => {
+    const rand = seededRandom(20);
+    const children = [randomBytes(5000, rand), randomBytes(70_000, rand)];
+    const hashes = [];
+    for (const c of children) hashes.push((await store.import(pieces(c), { pin: null })).hash);
+    const parent = await store.import(pieces(concat(hashes)));
+    for (const h of hashes) assert(await store.pin(h, blobHolder(parent.hash)));
+    assertEquals((await store.gc()).blobs, 0, "children are held by the parent");
+    assert(await store.unpin(parent.hash, USER_PIN));
+    assertEquals((await store.gc()).blobs, 3, "parent, then both children");
+  });
+});
+
+Deno.test("store: a lease holds blobs until released, or until its owner stops renewing it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new BlobStore(kv, { unpinnedGraceMs: 0, uploadStaleMs: 50 });
+    const lease = await store.lease();
+    const { hash: h } = await store.import(pieces(randomBytes(3000, seededRandom(21))), {
+      pin: lease.holder,
+    });
+    await lease.renew();
+    assertEquals((await store.gc()).blobs, 0);
+    await new Promise((r) => setTimeout(r, 80));
+    assertEquals((await store.gc()).blobs, 1, "a stale lease is released and its blob collected");
+    const second = await store.lease();
+    const { hash: h2 } = await store.import(pieces(randomBytes(10, seededRandom(22))), {
+      pin: second.holder,
+    });
+    await second.release();
+    assertEquals((await store.stat(h2))!.refs, 0);
+    assertEquals(await store.stat(h), undefined);
+  } finally {
+    kv.close();
+  }
 });

@@ -20,6 +20,7 @@ import {
   type BlobMeta,
   DATA_PAGE,
   keys,
+  type LeaseRecord,
   OB_PAGE,
   pageCounts,
   type TrashRecord,
@@ -29,6 +30,20 @@ import { PageAssembler, PageWriter } from "./page_writer.ts";
 
 /** The holder of the pin an ordinary upload takes. */
 export const USER_PIN = "user";
+
+/** The holder under which blob `hash` keeps other blobs (a hash sequence its children). */
+export function blobHolder(hash: Hash): string {
+  return `blob:${toHex(hash)}`;
+}
+
+/** A temporary holder that is released by garbage collection if its owner stops renewing it. */
+export interface Lease {
+  readonly holder: string;
+  /** Keeps the lease alive; call more often than the store's `uploadStaleMs`. */
+  renew(): Promise<void>;
+  /** Releases every pin the lease holds, and the lease. */
+  release(): Promise<void>;
+}
 
 export interface ImportOptions {
   /** Largest accepted size in bytes; beyond it the import fails with `UploadTooLargeError`. */
@@ -182,7 +197,9 @@ export class BlobStore {
       };
       const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
         .delete(keys.upload(dataId));
-      if (pin !== null) op.set(keys.pin(hash, pin), { since: Date.now() });
+      if (pin !== null) {
+        op.set(keys.pin(hash, pin), { since: Date.now() }).set(keys.holds(pin, hash), true);
+      }
       if ((await op.commit()).ok) return { hash, size, created: true };
     }
     throw new Error(`could not commit blob ${toHex(hash)}: too much contention`);
@@ -231,11 +248,42 @@ export class BlobStore {
         unpinnedAt: refs === 0 ? Date.now() : undefined,
       };
       const op = this.kv.atomic().check(meta, pin).set(keys.blob(hash), next);
-      if (add) op.set(keys.pin(hash, holder), { since: Date.now() });
-      else op.delete(keys.pin(hash, holder));
+      if (add) {
+        op.set(keys.pin(hash, holder), { since: Date.now() }).set(keys.holds(holder, hash), true);
+      } else op.delete(keys.pin(hash, holder)).delete(keys.holds(holder, hash));
       if ((await op.commit()).ok) return true;
     }
     throw new Error(`could not update pins of ${toHex(hash)}: too much contention`);
+  }
+
+  /** Releases every pin `holder` has; returns how many. */
+  async releaseHolder(holder: string): Promise<number> {
+    let n = 0;
+    for await (const e of this.kv.list({ prefix: keys.heldBy(holder) }, { batchSize: 500 })) {
+      const hash = asHash(e.key[2] as Uint8Array);
+      if (await this.unpin(hash, holder)) n++;
+      // A pin whose blob is gone leaves only its reverse entry.
+      else await this.kv.delete(e.key);
+    }
+    return n;
+  }
+
+  /** A new lease, alive until released or until it is not renewed for `uploadStaleMs`. */
+  async lease(): Promise<Lease> {
+    const id = crypto.randomUUID();
+    const holder = `lease:${id}`;
+    const startedAt = Date.now();
+    await this.kv.set(keys.lease(id), { startedAt, updatedAt: startedAt } satisfies LeaseRecord);
+    return {
+      holder,
+      renew: async () => {
+        await this.kv.set(keys.lease(id), { startedAt, updatedAt: Date.now() });
+      },
+      release: async () => {
+        await this.releaseHolder(holder);
+        await this.kv.delete(keys.lease(id));
+      },
+    };
   }
 
   /** Every stored blob with its metadata, in hash order. */
@@ -251,15 +299,31 @@ export class BlobStore {
    */
   async gc(now = Date.now()): Promise<GcReport> {
     const report: GcReport = { blobs: 0, uploads: 0, pages: 0 };
-    for await (const { hash, meta } of this.list()) {
-      if (meta.refs > 0 || (meta.unpinnedAt ?? 0) > now - this.timings.unpinnedGraceMs) continue;
-      const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
-      if (entry.value === null || entry.value.refs > 0) continue;
-      // The check makes a pin taken meanwhile win over the collection.
-      const trash: TrashRecord = { since: now, ...pageCounts(meta.size) };
-      const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
-        .set(keys.trash(meta.dataId), trash).commit();
-      if (ok.ok) report.blobs++;
+    for await (const e of this.kv.list<LeaseRecord>({ prefix: keys.leases })) {
+      if (e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
+      await this.releaseHolder(`lease:${e.key[1] as string}`);
+      await this.kv.delete(e.key);
+    }
+    // Collecting a blob releases what it held, which can make more blobs collectable: repeat
+    // until a round collects nothing.
+    let collected = -1;
+    while (collected !== 0) {
+      collected = 0;
+      // Blobs released by the previous round count from when they were released.
+      const cutoff = Math.max(now, Date.now()) - this.timings.unpinnedGraceMs;
+      for await (const { hash, meta } of this.list()) {
+        if (meta.refs > 0 || (meta.unpinnedAt ?? 0) > cutoff) continue;
+        const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+        if (entry.value === null || entry.value.refs > 0) continue;
+        // The check makes a pin taken meanwhile win over the collection.
+        const trash: TrashRecord = { since: now, ...pageCounts(meta.size) };
+        const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
+          .set(keys.trash(meta.dataId), trash).commit();
+        if (!ok.ok) continue;
+        collected++;
+        await this.releaseHolder(blobHolder(hash));
+      }
+      report.blobs += collected;
     }
     for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {
       if (!e.value.discard && e.value.updatedAt > now - this.timings.uploadStaleMs) continue;

@@ -8,8 +8,12 @@
  * - `["ob", dataId, page]` → the k = 4 outboard in **post-order**, 1,024 pairs per page: it is the
  *   order in which a streaming import produces pairs, and offsets never move, so pages are
  *   written once, as they fill. Pre-order (what iroh sends) is a mapping away.
- * - `["pin", hash, holder]` → why a blob is kept ("user" for an upload, a collection, a Willow
- *   entry, …); `BlobMeta.refs` counts them so one atomic check on the meta sees every change.
+ * - `["pin", hash, holder]` → why a blob is kept ("user" for an upload, `blob:<hex>` for the
+ *   children of a hash sequence, a Willow entry, a lease, …); `BlobMeta.refs` counts them so one
+ *   atomic check on the meta sees every change. `["holds", holder, hash]` is the same pin seen
+ *   from the holder, so everything a holder keeps can be released at once.
+ * - `["lease", id]` → a temporary holder with a heartbeat (a multi-blob upload in progress): if
+ *   its owner dies, collection releases what it held.
  * - `["upload", dataId]` → an import in progress (or being discarded), with a heartbeat, so that
  *   garbage collection can tell a live upload from one whose process died.
  * - `["trash", dataId]` → pages whose blob was collected, still being deleted.
@@ -75,6 +79,10 @@ export const keys = {
   blob: (hash: Hash) => ["blob", hash] as const,
   pins: (hash: Hash) => ["pin", hash] as const,
   pin: (hash: Hash, holder: string) => ["pin", hash, holder] as const,
+  heldBy: (holder: string) => ["holds", holder] as const,
+  holds: (holder: string, hash: Hash) => ["holds", holder, hash] as const,
+  leases: ["lease"] as const,
+  lease: (id: string) => ["lease", id] as const,
   dataPages: (dataId: string) => ["data", dataId] as const,
   dataPage: (dataId: string, page: number) => ["data", dataId, page] as const,
   obPages: (dataId: string) => ["ob", dataId] as const,
@@ -84,6 +92,12 @@ export const keys = {
   trashes: ["trash"] as const,
   trash: (dataId: string) => ["trash", dataId] as const,
 };
+
+/** A lease: a holder whose owner is alive while `updatedAt` keeps moving. */
+export interface LeaseRecord {
+  readonly startedAt: number;
+  readonly updatedAt: number;
+}
 
 /** Pages in the trash, with how many there are. */
 export interface TrashRecord {
