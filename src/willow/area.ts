@@ -6,12 +6,12 @@
  * @module
  */
 
+import { bytesEqual } from "../blake3/hash.ts";
 import type { Entry } from "./entry.ts";
 import type { SubspaceId } from "./keys.ts";
 import { EMPTY_PATH, isPrefixOf, type Path, pathsEqual } from "./path.ts";
 import {
   ALL_TIMES,
-  compareSubspaceIds,
   compareTimes,
   intersectRanges,
   rangeIncludes,
@@ -42,11 +42,11 @@ export function subspaceArea(subspace: SubspaceId): Area {
 
 export function areaSubspacesEqual(a: AreaSubspace, b: AreaSubspace): boolean {
   if (a === "any" || b === "any") return a === b;
-  return compareSubspaceIds(a, b) === 0;
+  return bytesEqual(a, b);
 }
 
 function subspaceIncludes(outer: AreaSubspace, inner: AreaSubspace): boolean {
-  return outer === "any" || (inner !== "any" && compareSubspaceIds(outer, inner) === 0);
+  return outer === "any" || (inner !== "any" && bytesEqual(outer, inner));
 }
 
 /** Whether `area` includes `entry` (the namespace is not part of an area). */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type Hash } from "../blake3/hash.ts";
+import { bytesEqual, type Hash } from "../blake3/hash.ts";
 import { InvalidWillowValueError } from "./errors.ts";
 import type { NamespaceId, SubspaceId } from "./keys.ts";
 import { DIGEST_LENGTH, U64_MAX } from "./params.ts";
@@ -72,8 +72,7 @@ export function isNewer(a: Entry, b: Entry): boolean {
 
 /** Same namespace and same subspace: the only entries that can prune each other. */
 function sameSubspace(a: Entry, b: Entry): boolean {
-  return compareFixedBytes(a.namespaceId, b.namespaceId) === 0 &&
-    compareFixedBytes(a.subspaceId, b.subspaceId) === 0;
+  return bytesEqual(a.namespaceId, b.namespaceId) && bytesEqual(a.subspaceId, b.subspaceId);
 }
 
 /** Whether `newer` deletes `older` from a store: same subspace, prefix path, and newer. */

@@ -36,14 +36,11 @@ import {
   writePathRelativePath,
 } from "./path_encoding.ts";
 import { compareFixedBytes, comparePaths, compareTimes, rangeIncludes } from "./range.ts";
+import { bytesEqual } from "../blake3/hash.ts";
 import { type Range3d, range3dIncludesEntry } from "./range3d.ts";
 
 function invalid(message: string): WillowDecodeError {
   return new WillowDecodeError("invalid", message);
-}
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return compareFixedBytes(a, b) === 0;
 }
 
 function checkU64(t: bigint): void {
@@ -89,8 +86,8 @@ function readTimeAndLength(r: Reader, header: number): [bigint, bigint] {
 
 /** `EncodeEntryRelativeEntry`: `e` relative to any entry `ref`. */
 export function writeEntryRelativeEntry(w: Writer, e: Entry, ref: Entry): void {
-  const nsDiffers = !sameKey(e.namespaceId, ref.namespaceId);
-  const ssDiffers = !sameKey(e.subspaceId, ref.subspaceId);
+  const nsDiffers = !bytesEqual(e.namespaceId, ref.namespaceId);
+  const ssDiffers = !bytesEqual(e.subspaceId, ref.subspaceId);
   const later = e.timestamp > ref.timestamp;
   const timeDiff = later ? e.timestamp - ref.timestamp : ref.timestamp - e.timestamp;
   w.byte(
@@ -111,8 +108,8 @@ export function readEntryRelativeEntry(r: Reader, ref: Entry): Entry {
     const namespaceId = header & 0x80 ? readPublicKey(r) : ref.namespaceId;
     const subspaceId = header & 0x40 ? readPublicKey(r) : ref.subspaceId;
     if (
-      (header & 0x80 && sameKey(namespaceId, ref.namespaceId)) ||
-      (header & 0x40 && sameKey(subspaceId, ref.subspaceId))
+      (header & 0x80 && bytesEqual(namespaceId, ref.namespaceId)) ||
+      (header & 0x40 && bytesEqual(subspaceId, ref.subspaceId))
     ) {
       throw invalid(STRICTER_THAN_WILLOW_RS.flaggedEqual);
     }
@@ -146,13 +143,13 @@ export function writeEntryInNamespace3dRange(
   namespace: NamespaceId,
   out: Range3d,
 ): void {
-  if (!sameKey(e.namespaceId, namespace) || !range3dIncludesEntry(out, e)) {
+  if (!bytesEqual(e.namespaceId, namespace) || !range3dIncludesEntry(out, e)) {
     throw new InvalidWillowValueError("entry is not in the namespace and 3dRange it is encoded in");
   }
   const fromStart = e.timestamp - out.times.start;
   const timeRelStart = out.times.end === undefined || fromStart <= out.times.end - e.timestamp;
   const timeDiff = timeRelStart ? fromStart : out.times.end! - e.timestamp;
-  const ssDiffers = !sameKey(e.subspaceId, out.subspaces.start);
+  const ssDiffers = !bytesEqual(e.subspaceId, out.subspaces.start);
   const pathRelStart = pathRelativeToStart(e.path, out.paths.start, out.paths.end);
   w.byte(
     (ssDiffers ? 0x80 : 0) | (pathRelStart ? 0x40 : 0) | (timeRelStart ? 0x20 : 0) |
@@ -175,7 +172,7 @@ export function readEntryInNamespace3dRange(
     let subspaceId: SubspaceId;
     if (header & 0x80) {
       subspaceId = readPublicKey(r);
-      if (sameKey(subspaceId, out.subspaces.start)) {
+      if (bytesEqual(subspaceId, out.subspaces.start)) {
         throw invalid("subspace flagged as different from the range start but equal");
       }
     } else {

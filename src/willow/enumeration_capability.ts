@@ -18,7 +18,7 @@ import {
   type UserPublicKey,
   verify,
 } from "./keys.ts";
-import { compareFixedBytes } from "./range.ts";
+import { bytesEqual } from "../blake3/hash.ts";
 
 export interface EnumerationDelegation {
   readonly user: UserPublicKey;
@@ -70,7 +70,7 @@ export async function delegateEnumeration(
   receiverSecretKey: Uint8Array,
   newUser: UserPublicKey,
 ): Promise<EnumerationCapability> {
-  if (compareFixedBytes(await publicKeyOf(receiverSecretKey), enumerationReceiver(cap)) !== 0) {
+  if (!bytesEqual(await publicKeyOf(receiverSecretKey), enumerationReceiver(cap))) {
     throw new InvalidWillowValueError("only the receiver can delegate a capability");
   }
   const signature = await sign(

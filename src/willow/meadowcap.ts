@@ -33,7 +33,7 @@ import {
   type UserPublicKey,
   verify,
 } from "./keys.ts";
-import { compareFixedBytes } from "./range.ts";
+import { bytesEqual } from "../blake3/hash.ts";
 
 export type AccessMode = "read" | "write";
 
@@ -148,10 +148,6 @@ export async function ownedCapability(
   };
 }
 
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return compareFixedBytes(a, b) === 0;
-}
-
 /**
  * Delegates `cap` to `newUser` within `newArea`, signed with the receiver's secret key. Throws
  * `InvalidWillowValueError` if the area is not inside the granted area or the key is not the
@@ -166,7 +162,7 @@ export async function delegate<C extends McCapability>(
   if (!areaIncludesArea(grantedArea(cap), newArea)) {
     throw new InvalidWillowValueError("a delegation must stay inside the granted area");
   }
-  if (!sameKey(await publicKeyOf(receiverSecretKey), receiver(cap))) {
+  if (!bytesEqual(await publicKeyOf(receiverSecretKey), receiver(cap))) {
     throw new InvalidWillowValueError("only the receiver can delegate a capability");
   }
   const signature = await sign(
@@ -223,7 +219,7 @@ export async function authorise(
 export async function isAuthorisedWrite(entry: Entry, token: AuthorisationToken): Promise<boolean> {
   const cap = token.capability;
   return cap.accessMode === "write" &&
-    sameKey(cap.namespaceKey, entry.namespaceId) &&
+    bytesEqual(cap.namespaceKey, entry.namespaceId) &&
     areaIncludesEntry(grantedArea(cap), entry) &&
     await verify(receiver(cap), token.signature, encode((w) => writeEntry(w, entry))) &&
     await isValidCapability(cap);

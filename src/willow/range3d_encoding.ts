@@ -19,6 +19,7 @@
  * @module
  */
 
+import { bytesEqual } from "../blake3/hash.ts";
 import { Reader, Writer } from "./codec.ts";
 import { bitsAt, minimalTag, placeBits, readTagged, writeTagged } from "./compact_u64.ts";
 import { STRICTER_THAN_WILLOW_RS, WillowDecodeError } from "./errors.ts";
@@ -47,7 +48,7 @@ function invalid(message: string): WillowDecodeError {
 }
 
 function same(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  return b !== undefined && compareSubspaceIds(a, b) === 0;
+  return b !== undefined && bytesEqual(a, b);
 }
 
 /** Bits for a subspace bound: 01 = reference start, 10 = reference end, 11 = written out. */

@@ -1,0 +1,189 @@
+/**
+ * Hand-made codes for the decisions the vectors cannot pin down: canonic versus relation
+ * decoding, the spec rules willow-rs skips (and so the official vectors contradict), the spec's
+ * path example erratum, whole-input decoding, and trusted decoding.
+ */
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { asHash, fromHex, toHex } from "../src/blake3/hash.ts";
+import { type Area, fullArea } from "../src/willow/area.ts";
+import { readAreaInArea, writeAreaInArea } from "../src/willow/area_encoding.ts";
+import { decode, decodePrefix, encode } from "../src/willow/codec.ts";
+import { makeEntry } from "../src/willow/entry.ts";
+import { readEntry, readEntryRelativeEntry, writeEntry } from "../src/willow/entry_encoding.ts";
+import { STRICTER_THAN_WILLOW_RS, WillowDecodeError } from "../src/willow/errors.ts";
+import { isPointEncoding, type PublicKey } from "../src/willow/keys.ts";
+import { U64_MAX } from "../src/willow/params.ts";
+import { pathFromStrings } from "../src/willow/path.ts";
+import { readPath, readPathRelativePath, writePath } from "../src/willow/path_encoding.ts";
+import { timeRange } from "../src/willow/range.ts";
+import { full3dRange, type Range3d } from "../src/willow/range3d.ts";
+import { read3dRangeRelative3dRange } from "../src/willow/range3d_encoding.ts";
+
+const hex = (s: string) => fromHex(s.replaceAll(" ", ""))!;
+
+function rejects(bytes: Uint8Array, read: Parameters<typeof decode>[1], canonic: boolean) {
+  return assertThrows(() => decode(bytes, read, { canonic }), WillowDecodeError);
+}
+
+/** The Willow'25 default namespace id (willow25.tsx), a point, used wherever a key is needed. */
+const KEY = Uint8Array.from([
+  147,
+  78,
+  96,
+  33,
+  51,
+  158,
+  31,
+  1,
+  59,
+  169,
+  73,
+  0,
+  237,
+  194,
+  93,
+  141,
+  116,
+  192,
+  180,
+  229,
+  115,
+  118,
+  137,
+  16,
+  174,
+  15,
+  80,
+  125,
+  140,
+  129,
+  115,
+  24,
+]) as PublicKey;
+
+Deno.test("willow encoding: the spec's blog/ideas/fun example lacks the total length byte", () => {
+  const p = pathFromStrings("blog", "ideas", "fun");
+  const ours = encode((w) => writePath(w, p));
+  assertEquals(toHex(ours), "c30c04626c6f67056964656173" + "66756e");
+  const printed = hex("C3 04 62 6C 6F 67 05 69 64 65 61 73 66 75 6E");
+  assertThrows(() => decode(printed, readPath), WillowDecodeError);
+});
+
+Deno.test("willow encoding: canonic readers reject what only the relation allows", () => {
+  // One empty component, total length written with a one-byte tag (EncodePath yay 47).
+  assertEquals(decode(hex("c1 00"), readPath, { canonic: false }), pathFromStrings(""));
+  rejects(hex("c1 00"), readPath, true);
+  // path_rel_path must use the longest common prefix: a/b relative to a/c with 0 shared.
+  const ref = pathFromStrings("a", "c");
+  const notLongest = hex("00 22 01 61 62"); // prefix 0, then EncodePath of a/b
+  const read = (r: Parameters<typeof readPathRelativePath>[0]) => readPathRelativePath(r, ref);
+  assertEquals(decode(notLongest, read, { canonic: false }), pathFromStrings("a", "b"));
+  rejects(notLongest, read, true);
+  // A timestamp of 5 written with eight bytes.
+  const entry = makeEntry({
+    namespaceId: KEY,
+    subspaceId: KEY,
+    path: pathFromStrings(),
+    timestamp: 5n,
+    payloadLength: 0n,
+    payloadDigest: asHash(new Uint8Array(32)),
+  });
+  const canonic = encode((w) => writeEntry(w, entry));
+  const wide = Uint8Array.from([
+    ...canonic.subarray(0, 65),
+    0xff,
+    ...new Uint8Array(7),
+    5,
+    ...canonic.subarray(66),
+  ]);
+  assertEquals(decode(wide, readEntry, { canonic: false }), entry);
+  rejects(wide, readEntry, true);
+});
+
+Deno.test("willow encoding: whole-input decoding refuses trailing bytes", () => {
+  const bytes = hex("00 ff");
+  assertEquals(decodePrefix(bytes, readPath).length, 1);
+  const e = assertThrows(() => decode(bytes, readPath), WillowDecodeError);
+  assertEquals(e.kind, "invalid");
+  assertEquals(
+    assertThrows(() => decode(hex("21"), readPath), WillowDecodeError).kind,
+    "truncated",
+  );
+});
+
+Deno.test("willow encoding: keys must be points unless the bytes are trusted", () => {
+  const notPoint = new Uint8Array(32);
+  notPoint[0] = 2;
+  assert(!isPointEncoding(notPoint));
+  const bytes = Uint8Array.from([...notPoint, ...KEY, 0x00, 0x00, 0x00, ...new Uint8Array(32)]);
+  const err = assertThrows(() => decode(bytes, readEntry), WillowDecodeError);
+  assertEquals(err.kind, "invalid");
+  assertEquals(toHex(decode(bytes, readEntry, { trusted: true }).namespaceId), toHex(notPoint));
+});
+
+/** An area in the full area: any subspace, empty path, the given times. */
+const timesArea = (start: bigint, end?: bigint): Area => ({
+  subspace: "any",
+  path: pathFromStrings(),
+  times: timeRange(start, end),
+});
+
+Deno.test("willow encoding: an area bound is never measured from an open end (willow-rs does)", () => {
+  const late = timesArea(U64_MAX - 9n);
+  const ours = encode((w) => writeAreaInArea(w, late, fullArea()));
+  assertEquals(ours[0] & 0x20, 0x20, "measured from the start, as the spec demands");
+  assertEquals(ours.length, 1 + 8 + 1);
+  // willow-rs reads the open end as 2^64 - 1 and writes the nearer distance, 9, from it.
+  const willowRs = hex("40 09 00");
+  for (const canonic of [true, false]) {
+    const e = rejects(willowRs, (r) => readAreaInArea(r, fullArea()), canonic);
+    assertEquals(e.message, STRICTER_THAN_WILLOW_RS.openEnd);
+  }
+});
+
+Deno.test("willow encoding: area_in_area measures a bound halfway from the end", () => {
+  const outer = timesArea(0n, 100n);
+  const inner = timesArea(50n, 100n);
+  const ours = encode((w) => writeAreaInArea(w, inner, outer));
+  assertEquals(toHex(ours), "00" + "32" + "00" + "00", "start 50 and end 0 both from the end");
+  // willow-rs breaks the tie towards the start: a valid code, but not the canonic one.
+  const willowRs = hex("20 32 00 00");
+  const read = (r: Parameters<typeof readAreaInArea>[0]) => readAreaInArea(r, outer);
+  assertEquals(decode(willowRs, read, { canonic: false }), inner);
+  rejects(willowRs, read, true);
+  // The empty time range [7, 7) is no range, though willow-rs decodes it.
+  const empty = hex("30 07 07 00");
+  assertEquals(rejects(empty, read, false).message, STRICTER_THAN_WILLOW_RS.emptyRange);
+});
+
+Deno.test("willow encoding: relative header bits mean what they say", () => {
+  const ref = makeEntry({
+    namespaceId: KEY,
+    subspaceId: KEY,
+    path: pathFromStrings("a"),
+    timestamp: 10n,
+    payloadLength: 1n,
+    payloadDigest: asHash(new Uint8Array(32)),
+  });
+  const read = (r: Parameters<typeof readEntryRelativeEntry>[0]) => readEntryRelativeEntry(r, ref);
+  // Time difference 0 in one byte, the same path (one shared component, empty rest), a digest;
+  // the payload length 1 sits in the header's last three bits.
+  const rest = "00" + "01" + "00" + "00".repeat(32);
+  // "namespace differs" set, but the namespace written is the reference's.
+  const flagged = hex("81" + toHex(KEY) + rest);
+  assertEquals(rejects(flagged, read, false).message, STRICTER_THAN_WILLOW_RS.flaggedEqual);
+  // "later" set with a time difference of 0.
+  const later = hex("21" + rest);
+  assertEquals(rejects(later, read, false).message, STRICTER_THAN_WILLOW_RS.flaggedEqual);
+  assertEquals(decode(hex("01" + rest), read, { canonic: false }), ref);
+});
+
+Deno.test("willow encoding: a 3dRange may write out a subspace bound equal to the reference's", () => {
+  const ref: Range3d = full3dRange();
+  const r: Range3d = { ...full3dRange(), subspaces: { start: KEY } };
+  const read = (x: Parameters<typeof read3dRangeRelative3dRange>[0]) =>
+    read3dRangeRelative3dRange(x, { ...ref, subspaces: { start: KEY } });
+  // Bits 11 (written out) although KEY is the reference start (willow-rs refuses this).
+  const written = hex("cd" + "80" + toHex(KEY) + "00" + "00" + "00");
+  assertEquals(decode(written, read, { canonic: false }), r);
+});
