@@ -32,7 +32,14 @@ import {
 import { InvalidWillowValueError } from "../src/willow/errors.ts";
 import type { PublicKey } from "../src/willow/keys.ts";
 import { EMPTY_PATH, isPrefixOf, pathFromStrings } from "../src/willow/path.ts";
-import { timeRange } from "../src/willow/range.ts";
+import {
+  compareSubspaceIds,
+  rangeIncludes,
+  subspaceSuccessor,
+  timeRange,
+  timestampSuccessor,
+} from "../src/willow/range.ts";
+import { U64_MAX } from "../src/willow/params.ts";
 import {
   areaToRange3d,
   full3dRange,
@@ -165,6 +172,19 @@ Deno.test("willow area: inclusion, intersection, and agreement with its 3dRange"
   assertEquals(intersectAreas(subspaceArea(ids[0]), subspaceArea(ids[1])), undefined);
   assert(isPrefixOf(EMPTY_PATH, areaToRange3d(fullArea()).paths.start));
   assertThrows(() => timeRange(5n, 5n), InvalidWillowValueError);
+});
+
+Deno.test("willow range: successors end the range of exactly one value", () => {
+  assertEquals(timestampSuccessor(7n), 8n);
+  assertEquals(timestampSuccessor(U64_MAX), undefined, "the greatest timestamp: open end");
+  const id = new Uint8Array(32).fill(0xff);
+  id[30] = 0x07;
+  const next = subspaceSuccessor(id)!;
+  assertEquals([next[30], next[31]], [0x08, 0x00], "big-endian increment with carry");
+  assertEquals(subspaceSuccessor(new Uint8Array(32).fill(0xff)), undefined);
+  const one = areaToRange3d(subspaceArea(ids[1]));
+  assertEquals(one.subspaces, { start: ids[1], end: subspaceSuccessor(ids[1]) });
+  assert(!rangeIncludes(one.subspaces, ids[0], compareSubspaceIds));
 });
 
 Deno.test("willow area of interest: newest entries within count and size", () => {

@@ -4,9 +4,12 @@
  * check decoders use, and `is_communal`.
  */
 import * as noble from "@noble/ed25519";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { randomBytes, seededRandom } from "./random.ts";
+import { InvalidWillowValueError } from "../src/willow/errors.ts";
 import {
+  asPublicKey,
+  asSignature,
   ed25519Backend,
   generateKeyPair,
   generateNamespaceKeyPair,
@@ -150,4 +153,15 @@ Deno.test("willow keys: is_communal is the last bit of the last byte, and key ki
   assert(isCommunal(key as NamespaceId), "only the least significant bit counts");
   assert(isCommunal((await generateNamespaceKeyPair("communal")).publicKey));
   assert(!isCommunal((await generateNamespaceKeyPair("owned")).publicKey));
+});
+
+Deno.test("willow keys: asPublicKey and asSignature check what the route layer parses", async () => {
+  const pair = await generateKeyPair();
+  assertEquals(asPublicKey(pair.publicKey.slice()), pair.publicKey);
+  const notPoint = new Uint8Array(32);
+  notPoint[0] = 2;
+  assertThrows(() => asPublicKey(notPoint), InvalidWillowValueError);
+  assertThrows(() => asPublicKey(pair.publicKey.subarray(1)), InvalidWillowValueError);
+  assertEquals(asSignature(new Uint8Array(64)).length, 64);
+  assertThrows(() => asSignature(new Uint8Array(63)), InvalidWillowValueError);
 });

@@ -9,14 +9,13 @@
 import { bytesEqual } from "../blake3/hash.ts";
 import type { Entry } from "./entry.ts";
 import type { SubspaceId } from "./keys.ts";
-import { EMPTY_PATH, isPrefixOf, type Path, pathsEqual } from "./path.ts";
+import { EMPTY_PATH, isPrefixOf, type Path } from "./path.ts";
 import {
   ALL_TIMES,
   compareTimes,
   intersectRanges,
   rangeIncludes,
   rangeIncludesRange,
-  rangesEqual,
   type TimeRange,
 } from "./range.ts";
 
@@ -61,11 +60,6 @@ export function areaIncludesArea(outer: Area, inner: Area): boolean {
   return subspaceIncludes(outer.subspace, inner.subspace) &&
     isPrefixOf(outer.path, inner.path) &&
     rangeIncludesRange(outer.times, inner.times, compareTimes);
-}
-
-export function areasEqual(a: Area, b: Area): boolean {
-  return areaSubspacesEqual(a.subspace, b.subspace) && pathsEqual(a.path, b.path) &&
-    rangesEqual(a.times, b.times, compareTimes);
 }
 
 /** The (non-empty) intersection, or `undefined` when no entry is in both. */

@@ -104,16 +104,6 @@ export function pathsRelated(a: Path, b: Path): boolean {
   return commonPrefixCount(a, b) === Math.min(a.length, b.length);
 }
 
-/** The first `count` components of `p`. */
-export function pathPrefix(p: Path, count: number): Path {
-  return Object.freeze(p.slice(0, count)) as unknown as Path;
-}
-
-/** `p` followed by `suffix`'s components; throws past the limits. */
-export function concatPaths(p: Path, suffix: readonly Uint8Array[]): Path {
-  return pathOf([...p, ...suffix]);
-}
-
 /**
  * The least path greater than `p` that does not have `p` as a prefix, or `undefined` if there is
  * none (`p` is empty, or no component can grow). `[p, greaterButNotPrefixed(p))` is the path

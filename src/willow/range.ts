@@ -106,12 +106,6 @@ export function intersectRanges<T>(
   return isRange(r, cmp) ? r : undefined;
 }
 
-export function rangesEqual<T>(a: Range<T>, b: Range<T>, cmp: Compare<T>): boolean {
-  if (cmp(a.start, b.start) !== 0) return false;
-  if (a.end === undefined || b.end === undefined) return a.end === b.end;
-  return cmp(a.end, b.end) === 0;
-}
-
 /** `t + 1`, or `undefined` (an open end) for the greatest timestamp. */
 export function timestampSuccessor(t: bigint): bigint | undefined {
   return t === U64_MAX ? undefined : t + 1n;

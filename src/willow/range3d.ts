@@ -19,7 +19,6 @@ import {
   type PathRange,
   range,
   rangeIncludes,
-  rangesEqual,
   type SubspaceRange,
   subspaceSuccessor,
   type TimeRange,
@@ -52,12 +51,6 @@ export function intersectRange3d(a: Range3d, b: Range3d): Range3d | undefined {
   const times = intersectRanges(a.times, b.times, compareTimes);
   if (subspaces === undefined || paths === undefined || times === undefined) return undefined;
   return { subspaces, paths, times };
-}
-
-export function range3dEqual(a: Range3d, b: Range3d): boolean {
-  return rangesEqual(a.subspaces, b.subspaces, compareSubspaceIds) &&
-    rangesEqual(a.paths, b.paths, comparePaths) &&
-    rangesEqual(a.times, b.times, compareTimes);
 }
 
 /**
