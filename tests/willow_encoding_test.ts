@@ -26,40 +26,7 @@ function rejects(bytes: Uint8Array, read: Parameters<typeof decode>[1], canonic:
 }
 
 /** The Willow'25 default namespace id (willow25.tsx), a point, used wherever a key is needed. */
-const KEY = Uint8Array.from([
-  147,
-  78,
-  96,
-  33,
-  51,
-  158,
-  31,
-  1,
-  59,
-  169,
-  73,
-  0,
-  237,
-  194,
-  93,
-  141,
-  116,
-  192,
-  180,
-  229,
-  115,
-  118,
-  137,
-  16,
-  174,
-  15,
-  80,
-  125,
-  140,
-  129,
-  115,
-  24,
-]) as PublicKey;
+const KEY = hex("934e6021339e1f013ba94900edc25d8d74c0b4e573768910ae0f507d8c817318") as PublicKey;
 
 Deno.test("willow encoding: the spec's blog/ideas/fun example lacks the total length byte", () => {
   const p = pathFromStrings("blog", "ideas", "fun");
