@@ -3,9 +3,13 @@
  * beside its same-run baseline and target. Exits 1 if a target was missed.
  */
 import { coreBench } from "./core.ts";
+import { httpBench } from "./http.ts";
+import { loadBench } from "./load.ts";
 
 const SUITES: Record<string, () => Promise<boolean>> = {
   core: coreBench,
+  http: httpBench,
+  load: loadBench,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

@@ -5,7 +5,8 @@
 import { Hono } from "hono";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
-import { blobResponse, gather, primedBody, type ServableBlob } from "../src/http/blob_response.ts";
+import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import { verifiedBody } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { type BlobStore, USER_PIN } from "../src/store/blob_store.ts";
 import type { KvBlobSource } from "../src/store/kv_source.ts";
@@ -88,9 +89,11 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     if (c.req.raw.method === "HEAD" || source.tree.outboardSize === 0) {
       return new Response(null, { headers });
     }
-    const body = gather(verifiedPreOrder(source));
-    const options = { onCorruption: corruptionCounter(metrics) };
-    return new Response(await primedBody(body, 1, options), { headers });
+    const body = await verifiedBody(verifiedPreOrder(source), {
+      length: source.tree.outboardSize,
+      onCorruption: corruptionCounter(metrics),
+    });
+    return new Response(body, { headers });
   });
 
   app.delete("/blobs/:hash", requireWriter(deps.token), async (c) => {

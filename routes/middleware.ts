@@ -38,7 +38,7 @@ function observeBody(
       onEnd("cancelled");
       await reader.cancel(reason);
     },
-  }, { highWaterMark: 0 });
+  }, { highWaterMark: 4 });
 }
 
 /** Logs one JSON line per request and records its metrics. */

@@ -68,10 +68,19 @@ export function parentOutput(left: Uint8Array, right: Uint8Array): Output {
   };
 }
 
-/** The non-root chaining value of a node, as 32 bytes. */
-export function chainingValue(o: Output): Uint8Array {
+const parentBlock = new Uint8Array(BLOCK_LEN);
+const parentWords = new Uint32Array(parentBlock.buffer);
+
+/**
+ * The non-root chaining value of a parent over two CVs, without building an `Output`: the
+ * verifier and the stream hasher do one per 16 KiB group, so it is kept allocation-free but
+ * for its result.
+ */
+export function parentChainingValue(left: Uint8Array, right: Uint8Array): Uint8Array {
+  parentBlock.set(left, 0);
+  parentBlock.set(right, 32);
   const out = new Uint32Array(8);
-  compress(o.cv, 0, o.block, 0, o.counter, o.blockLen, o.flags, out, 0);
+  compress(IV, 0, parentWords, 0, 0, BLOCK_LEN, PARENT, out, 0);
   return new Uint8Array(out.buffer);
 }
 

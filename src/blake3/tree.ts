@@ -10,7 +10,13 @@ import { KERNEL_MAX_BYTES } from "./backend.ts";
 import { CHUNK_LEN } from "./constants.ts";
 import { asHash, type Hash } from "./hash.ts";
 import { kernel } from "./kernel.ts";
-import { chainingValue, chunkOutput, type Output, parentOutput, rootBytes } from "./portable.ts";
+import {
+  chunkOutput,
+  type Output,
+  parentChainingValue,
+  parentOutput,
+  rootBytes,
+} from "./portable.ts";
 
 /** Chunks in `len` bytes; an empty input is still one (empty) chunk. */
 export function chunkCount(len: number): number {
@@ -65,8 +71,7 @@ export function subtreeCv(data: Uint8Array, startChunk: number, isRoot: boolean)
 
 /** The chaining value of a parent node; with `isRoot`, the hash of the whole tree. */
 export function parentCv(left: Uint8Array, right: Uint8Array, isRoot: boolean): Uint8Array {
-  const o = parentOutput(left, right);
-  return isRoot ? rootBytes(o) : chainingValue(o);
+  return isRoot ? rootBytes(parentOutput(left, right)) : parentChainingValue(left, right);
 }
 
 /** The BLAKE3 hash of `data`. */

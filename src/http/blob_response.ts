@@ -12,7 +12,7 @@
 
 import { type Hash, toHex } from "../blake3/hash.ts";
 import { type BaoSource, encodeRanges, sizeHeader } from "../bao/encode.ts";
-import { BaoError } from "../bao/errors.ts";
+import type { BaoError } from "../bao/errors.ts";
 import { readVerifiedExact } from "../bao/read.ts";
 import { BaoTree, IROH_K } from "../bao/tree.ts";
 import { encodedLength } from "../bao/walk.ts";
@@ -25,7 +25,7 @@ import {
 } from "./conditional.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE, parseMediaType } from "./content_type.ts";
 import { InvalidQueryError } from "./errors.ts";
-import { exactLength } from "./exact_length.ts";
+import { verifiedBody } from "./verified_body.ts";
 import { byterangesBody, layoutByteranges } from "./multipart.ts";
 import {
   type ByteRange,
@@ -55,9 +55,6 @@ export interface BlobResponseOptions {
 /** The MIME type of Bao encodings (GATEWAY.md). */
 export const BAO_CONTENT_TYPE = "application/x-bao";
 
-/** Body pieces are gathered to this size: fewer, larger writes for the HTTP stack. */
-const BODY_PIECE = 256 * 1024;
-
 const CACHE_CONTROL = "public, max-age=31536000, immutable, no-transform";
 
 function base64(bytes: Uint8Array): string {
@@ -86,75 +83,6 @@ function contentType(blob: ServableBlob, override: string | null): string {
   if (override !== null) return parseMediaType(override);
   const named = blob.name === undefined ? undefined : contentTypeFromName(blob.name);
   return named ?? blob.sniffedType ?? DEFAULT_CONTENT_TYPE;
-}
-
-/** Gathers small pieces into `BODY_PIECE`-sized ones. */
-export async function* gather(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(BODY_PIECE);
-  let fill = 0;
-  for await (const piece of pieces) {
-    if (fill === 0 && piece.length >= BODY_PIECE) {
-      yield piece;
-      continue;
-    }
-    let off = 0;
-    while (off < piece.length) {
-      const n = Math.min(piece.length - off, BODY_PIECE - fill);
-      buf.set(piece.subarray(off, off + n), fill);
-      fill += n;
-      off += n;
-      if (fill === BODY_PIECE) {
-        yield buf;
-        buf = new Uint8Array(BODY_PIECE);
-        fill = 0;
-      }
-    }
-  }
-  if (fill > 0) yield buf.subarray(0, fill);
-}
-
-/**
- * A body stream that has already produced its first `prime` pieces, so that a failure to
- * read or verify the start is thrown here, before any status line is sent. Later failures
- * error the stream (the connection is cut) after telling `onCorruption`.
- */
-export async function primedBody(
-  pieces: AsyncIterable<Uint8Array>,
-  prime: number,
-  options: BlobResponseOptions,
-): Promise<ReadableStream<Uint8Array>> {
-  const it = pieces[Symbol.asyncIterator]();
-  const first: Uint8Array[] = [];
-  for (let i = 0; i < prime; i++) {
-    const r = await it.next();
-    if (r.done) break;
-    first.push(r.value);
-  }
-  async function* rest(): AsyncGenerator<Uint8Array> {
-    yield* first;
-    try {
-      while (true) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    } catch (e) {
-      if (e instanceof BaoError) options.onCorruption?.(e);
-      throw e;
-    }
-  }
-  const gen = rest();
-  // Cancelling (a client that goes away) must also end the source's reads.
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await gen.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  }, { highWaterMark: 0 });
 }
 
 function verifiedRange(source: BaoSource, range: ByteRange): AsyncIterable<Uint8Array> {
@@ -207,8 +135,11 @@ export async function blobResponse(
     headers.set("Content-Length", String(blob.size));
     if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
     const source = await blob.open(blob.size);
-    const body = gather(exactLength(readVerifiedExact(source, 0, blob.size), blob.size));
-    return new Response(await primedBody(body, 1, options), { status: 200, headers });
+    const body = readVerifiedExact(source, 0, blob.size);
+    return new Response(await verifiedBody(body, { ...options, length: blob.size }), {
+      status: 200,
+      headers,
+    });
   }
   const ranges = decision.ranges;
   if (ranges.length === 1) {
@@ -216,16 +147,22 @@ export async function blobResponse(
     headers.set("Content-Range", contentRange(range, blob.size));
     headers.set("Content-Length", String(rangeLength(range)));
     const source = await blob.open(range.last + 1);
-    const body = gather(exactLength(verifiedRange(source, range), rangeLength(range)));
-    return new Response(await primedBody(body, 1, options), { status: 206, headers });
+    const body = verifiedRange(source, range);
+    return new Response(await verifiedBody(body, { ...options, length: rangeLength(range) }), {
+      status: 206,
+      headers,
+    });
   }
   const layout = layoutByteranges(ranges, type, blob.size);
   headers.set("Content-Type", layout.contentType);
   headers.set("Content-Length", String(layout.contentLength));
   const source = await blob.open(ranges[ranges.length - 1].last + 1);
   const body = byterangesBody(layout, (range) => verifiedRange(source, range));
-  // Prime the first part's head and its first verified piece.
-  return new Response(await primedBody(body, 2, options), { status: 206, headers });
+  // The first chunk holds the first part's head and its first verified bytes.
+  return new Response(await verifiedBody(body, { ...options, length: layout.contentLength }), {
+    status: 206,
+    headers,
+  });
 }
 
 /** The chunk ranges a bao request asks for: `?chunks=`, else the `Range` header rounded out. */
@@ -289,8 +226,10 @@ async function baoResponse(
     yield sizeHeader(blob.size);
     yield* encodeRanges(source, query as ChunkRanges);
   }
-  const body = gather(exactLength(encoding(), length));
-  return new Response(await primedBody(body, 1, options), { status: 200, headers });
+  return new Response(await verifiedBody(encoding(), { ...options, length }), {
+    status: 200,
+    headers,
+  });
 }
 
 function lastSegment(name: string): string {

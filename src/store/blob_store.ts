@@ -15,7 +15,7 @@ import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
 import { UploadTooLargeError } from "./errors.ts";
-import { KvBlobSource } from "./kv_source.ts";
+import { KvBlobSource, OutboardCache } from "./kv_source.ts";
 import {
   type BlobMeta,
   DATA_PAGE,
@@ -86,6 +86,7 @@ const MAX_RETRIES = 20;
 export class BlobStore {
   readonly kv: Deno.Kv;
   readonly timings: StoreTimings;
+  readonly #obCache = new OutboardCache();
 
   constructor(kv: Deno.Kv, timings: Partial<StoreTimings> = {}) {
     this.kv = kv;
@@ -220,7 +221,7 @@ export class BlobStore {
   /** The stored blob as a source for verified reads and encodings, or `undefined`. */
   async open(hash: Hash): Promise<KvBlobSource | undefined> {
     const meta = await this.stat(hash);
-    return meta ? new KvBlobSource(this.kv, hash, meta) : undefined;
+    return meta ? new KvBlobSource(this.kv, hash, meta, this.#obCache) : undefined;
   }
 
   /** Takes the pin `holder` on a stored blob; false if the blob is not stored. Idempotent. */

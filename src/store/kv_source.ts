@@ -1,8 +1,14 @@
 /**
- * A stored blob as a `BaoSource`: data and post-order outboard pages read from Deno KV, with
- * read-ahead for sequential reads so KV latency overlaps hashing, and a small page cache so the
- * pairs of a walk cost one read per page. Nothing here verifies: the Bao walk over this source
- * does, so a flipped bit in storage is caught before it is sent.
+ * A stored blob as a `BaoSource`: data and post-order outboard pages read from Deno KV. Nothing
+ * here verifies: the Bao walk over this source does, so a flipped bit in storage is caught
+ * before it is sent.
+ *
+ * Reads are shaped by what Deno KV is fast at. A `list` over a key range returns many pages per
+ * call at several times the throughput of `get`/`getMany` (measured: ~1.3 GB/s for 32-page
+ * spans two at a time, ~0.3 GB/s for `getMany` of 10), so sequential reads fetch spans ahead of
+ * the reader, growing from one page to 32 as the reader proves sequential, and never past the
+ * read window the caller set. A random 16 KiB range therefore costs one page, a full download
+ * streams at list speed, and memory per reader stays at most two spans (4 MiB).
  *
  * @module
  */
@@ -12,33 +18,64 @@ import type { BaoSource } from "../bao/encode.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
 import { type BlobMeta, DATA_PAGE, keys, OB_PAGE_PAIRS } from "./layout.ts";
 
-/** Pages fetched per `getMany` (its limit is 10 keys). */
-const FETCH_PAGES = 8;
-/** Fetches kept in flight ahead of the reader: 4 × 8 × 64 KiB = 2 MiB. */
-const READ_AHEAD_FETCHES = 4;
-/** Outboard pages cached per open blob (64 pages cover the outboard of a 1 GiB blob). */
-const OB_CACHE_PAGES = 64;
+/** Largest span of data pages one `list` call fetches. */
+const MAX_SPAN = 32;
+/** Spans kept in flight ahead of a sequential reader. */
+const SPANS_AHEAD = 2;
 
 type Page = Uint8Array | undefined;
+
+interface Span {
+  readonly first: number;
+  readonly end: number;
+  readonly pages: Promise<Page[]>;
+}
+
+/**
+ * Outboard pages of all open blobs, least recently used evicted: outboards are 1/256 of the
+ * data and never change under a data id, so a random-range workload on a few blobs reads them
+ * once.
+ */
+export class OutboardCache {
+  readonly #pages = new Map<string, Promise<Page>>();
+  constructor(readonly capacity = 256) {}
+
+  get(kv: Deno.Kv, dataId: string, page: number): Promise<Page> {
+    const key = `${dataId}/${page}`;
+    let hit = this.#pages.get(key);
+    if (hit !== undefined) {
+      this.#pages.delete(key);
+    } else {
+      // Pages under a data id never change: any replica's copy will do.
+      hit = kv.get<Uint8Array>(keys.obPage(dataId, page), { consistency: "eventual" })
+        .then((e) => e.value ?? undefined);
+      // A failed read must not stay cached.
+      hit.catch(() => this.#pages.delete(key));
+      if (this.#pages.size >= this.capacity) {
+        this.#pages.delete(this.#pages.keys().next().value!);
+      }
+    }
+    this.#pages.set(key, hit);
+    return hit;
+  }
+}
 
 export class KvBlobSource implements BaoSource {
   readonly tree: BaoTree;
   readonly #kv: Deno.Kv;
   readonly #dataId: string;
-  /** Fetches by first page index, each resolving to FETCH_PAGES pages (or fewer at the end). */
-  readonly #fetches = new Map<number, Promise<Page[]>>();
-  readonly #obPages = new Map<number, Promise<Page>>();
+  readonly #obCache: OutboardCache;
+  readonly #pageCount: number;
   #windowEnd: number;
+  #spans: Span[] = [];
 
-  constructor(kv: Deno.Kv, readonly root: Hash, readonly meta: BlobMeta) {
+  constructor(kv: Deno.Kv, readonly root: Hash, readonly meta: BlobMeta, obCache: OutboardCache) {
     this.#kv = kv;
     this.#dataId = meta.dataId;
+    this.#obCache = obCache;
     this.tree = new BaoTree(meta.size, IROH_K);
+    this.#pageCount = Math.ceil(meta.size / DATA_PAGE);
     this.#windowEnd = this.#pageCount;
-  }
-
-  get #pageCount(): number {
-    return Math.ceil(this.meta.size / DATA_PAGE);
   }
 
   /**
@@ -51,27 +88,24 @@ export class KvBlobSource implements BaoSource {
 
   async loadPair(node: TreeNode): Promise<Uint8Array> {
     const index = this.tree.postOrderIndex(node);
-    const pageIndex = Math.floor(index / OB_PAGE_PAIRS);
-    let page = this.#obPages.get(pageIndex);
-    if (page === undefined) {
-      if (this.#obPages.size >= OB_CACHE_PAGES) {
-        this.#obPages.delete(this.#obPages.keys().next().value!);
-      }
-      page = this.#kv.get<Uint8Array>(keys.obPage(this.#dataId, pageIndex)).then((e) =>
-        e.value ?? undefined
-      );
-      this.#obPages.set(pageIndex, page);
-    }
-    const bytes = await page;
+    const page = await this.#obCache.get(this.#kv, this.#dataId, Math.floor(index / OB_PAGE_PAIRS));
     const off = (index % OB_PAGE_PAIRS) * 64;
     // A missing or short page yields a short pair, which the walk rejects.
-    return bytes ? bytes.subarray(off, off + 64) : new Uint8Array(0);
+    return page ? page.subarray(off, off + 64) : new Uint8Array(0);
   }
 
   async readData(start: number, end: number): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array(0);
     const first = Math.floor(start / DATA_PAGE);
     const last = Math.floor((end - 1) / DATA_PAGE);
-    if (end <= start) return new Uint8Array(0);
+    // Chunk groups never straddle pages, so the common case is a view into one page.
+    if (first === last) {
+      const page = await this.#page(first);
+      const from = start - first * DATA_PAGE;
+      return page
+        ? page.subarray(from, Math.min(end - first * DATA_PAGE, page.length))
+        : new Uint8Array(0);
+    }
     const out = new Uint8Array(end - start);
     for (let p = first; p <= last; p++) {
       const page = await this.#page(p);
@@ -86,22 +120,35 @@ export class KvBlobSource implements BaoSource {
   }
 
   async #page(p: number): Promise<Page> {
-    const base = p - (p % FETCH_PAGES);
-    // Sequential reads move forward: drop fetches behind, start the ones ahead.
-    for (const key of this.#fetches.keys()) if (key < base) this.#fetches.delete(key);
-    for (let i = 0; i < READ_AHEAD_FETCHES; i++) {
-      const b = base + i * FETCH_PAGES;
-      if (b >= Math.max(this.#windowEnd, p + 1)) break;
-      if (!this.#fetches.has(b)) this.#fetches.set(b, this.#fetch(b));
+    let i = this.#spans.findIndex((s) => s.first <= p && p < s.end);
+    if (i < 0) {
+      // Not where the reader was heading: start over here, one page at first.
+      this.#spans = [this.#fetch(p, 1)];
+      i = 0;
     }
-    return (await this.#fetches.get(base)!)[p - base];
+    // Spans behind the reader are done with.
+    this.#spans = this.#spans.slice(i);
+    while (this.#spans.length <= SPANS_AHEAD) {
+      const tail = this.#spans[this.#spans.length - 1];
+      if (tail.end >= this.#windowEnd) break;
+      this.#spans.push(this.#fetch(tail.end, Math.min(2 * (tail.end - tail.first), MAX_SPAN)));
+    }
+    const span = this.#spans[0];
+    return (await span.pages)[p - span.first];
   }
 
-  async #fetch(base: number): Promise<Page[]> {
-    const n = Math.min(FETCH_PAGES, this.#pageCount - base);
-    const entries = await this.#kv.getMany<Uint8Array[]>(
-      Array.from({ length: n }, (_, i) => keys.dataPage(this.#dataId, base + i)),
-    );
-    return entries.map((e) => e.value ?? undefined);
+  #fetch(first: number, length: number): Span {
+    const end = Math.max(Math.min(first + length, this.#windowEnd), first + 1);
+    const pages = (async () => {
+      const out: Page[] = new Array(end - first);
+      const iter = this.#kv.list<Uint8Array>({
+        start: keys.dataPage(this.#dataId, first),
+        end: keys.dataPage(this.#dataId, end),
+        // Pages under a data id never change: any replica's copy will do (Deno Deploy).
+      }, { batchSize: end - first, consistency: "eventual" });
+      for await (const e of iter) out[(e.key[2] as number) - first] = e.value;
+      return out;
+    })();
+    return { first, end, pages };
   }
 }

@@ -1,0 +1,90 @@
+/** Servers for benchmarks, each in its own process, and measurements taken from outside. */
+
+export interface Server {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Runs `deno run -A script args…` with `PORT` set, and waits until `readyPath` answers. */
+export async function startServer(
+  script: string,
+  args: (port: number) => string[],
+  env: Record<string, string> = {},
+  readyPath = "/",
+): Promise<Server> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args(port)],
+    env: { ...env, PORT: String(port) },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 400; i++) {
+    try {
+      const res = await fetch(`${url}${readyPath}`, { method: "HEAD" });
+      await res.body?.cancel();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** A process's resident memory in MB: the current value, or the peak so far (`VmHWM`). */
+export async function rssMb(pid: number, peak = false): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const m = new RegExp(`${peak ? "VmHWM" : "VmRSS"}:\\s+(\\d+) kB`).exec(status);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Runs a command to completion and returns its stdout as text; throws on failure. */
+export async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Transfer speed in MB/s of `curl` GETting `url` (body discarded) or POSTing `file` to it. */
+export async function curlSpeed(url: string, upload?: string): Promise<number> {
+  const args = upload
+    ? ["-s", "-f", "-o", "/dev/null", "-w", "%{speed_upload}", "-X", "POST", "-T", upload, url]
+    : ["-s", "-f", "-o", "/dev/null", "-w", "%{speed_download}", url];
+  return Number(await run("curl", args)) / 1e6;
+}
+
+/** A file of `size` random bytes. */
+export async function randomFile(path: string, size: number): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  const piece = new Uint8Array(1 << 20);
+  for (let written = 0; written < size; written += piece.length) {
+    for (let i = 0; i < piece.length; i += 65536) {
+      crypto.getRandomValues(piece.subarray(i, i + 65536));
+    }
+    await f.write(piece.subarray(0, Math.min(piece.length, size - written)));
+  }
+  f.close();
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
