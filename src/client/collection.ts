@@ -1,0 +1,142 @@
+/**
+ * Collections, verified: iroh's HashSeq `[meta, child₁ … childₙ]` and its `CollectionV0.` meta
+ * blob (GATEWAY.md "Wire formats"; IB `src/format/collection.rs`), both fetched with
+ * `verifiedFetch` as ordinary blobs, so nothing a listing route says has to be believed.
+ *
+ * What is proven: the hash seq hashes to the collection hash; the meta blob hashes to its first
+ * entry; the names, their order and their pairing with the child hashes are the meta blob's
+ * (`Collection.decode`, which also refuses unsafe or repeated names). Each child's size is
+ * proven by its own last chunk (size_proof.ts, cached per hash); with `sizes: false` those
+ * proofs are skipped and no size is given, rather than an unproven one.
+ *
+ * @module
+ */
+
+import { type Hash, toHex } from "../blake3/hash.ts";
+import { Collection, InvalidCollectionError } from "../collection/collection.ts";
+import { HashSeq, InvalidHashSeqError } from "../collection/hash_seq.ts";
+import { contentTypeFromName, DEFAULT_CONTENT_TYPE } from "../http/content_type.ts";
+import { EntryNotFoundError, NotACollectionError } from "./errors.ts";
+import {
+  type ClientOptions,
+  type GatewayContext,
+  gatewayContext,
+  toHash,
+} from "./gateway_request.ts";
+import { provenSize } from "./size_proof.ts";
+import { type FetchOptions, fetchVerified } from "./verified_fetch.ts";
+
+/** One child of a verified collection. */
+export interface ListedEntry {
+  readonly name: string;
+  /** The child's hash, lowercase hex. */
+  readonly hash: string;
+  /** Proven by the child's last chunk; absent when size proofs were not asked for. */
+  readonly size?: number;
+}
+
+export interface CollectionListing {
+  /** The collection hash, lowercase hex. */
+  readonly hash: string;
+  /** The children in hash-seq order (sendme sorts them by name). */
+  readonly entries: readonly ListedEntry[];
+  /** The sum of the children's sizes, when every one is proven. */
+  readonly totalSize?: number;
+}
+
+export interface ListOptions extends ClientOptions {
+  /** Prove each child's size (one small request per child not yet cached). Default true. */
+  sizes?: boolean;
+}
+
+/** Size proofs in flight at once: enough to hide latency, few enough to be polite. */
+const PROOF_CONCURRENCY = 8;
+
+async function verifiedBytes(ctx: GatewayContext, hash: Hash): Promise<Uint8Array> {
+  const res = await fetchVerified(ctx, hash, {});
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The collection `hash` names, from the cache or verified from the gateway, and cached. */
+async function loadCollection(ctx: GatewayContext, hash: Hash): Promise<Collection> {
+  const key = toHex(hash);
+  const cached = ctx.cache.collections.get(key);
+  if (cached !== undefined) return cached;
+  let collection: Collection;
+  try {
+    const hashSeq = HashSeq.decode(await verifiedBytes(ctx, hash));
+    const metaHash = hashSeq.get(0);
+    if (metaHash === undefined) throw new InvalidCollectionError("the hash seq is empty");
+    collection = Collection.decode(hashSeq, await verifiedBytes(ctx, metaHash));
+  } catch (e) {
+    if (e instanceof InvalidHashSeqError || e instanceof InvalidCollectionError) {
+      throw new NotACollectionError(`${key} is not a collection: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  ctx.cache.collections.set(key, collection);
+  return collection;
+}
+
+/** `fn` over `items` with at most `limit` calls pending, results in order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * The verified listing of the collection `hash` at `gatewayUrl`. Throws `NotACollectionError`
+ * when the blob verifies but is not a collection, and every error of `verifiedFetch`.
+ */
+export async function listCollection(
+  gatewayUrl: string | URL,
+  hash: Hash | string,
+  options: ListOptions = {},
+): Promise<CollectionListing> {
+  const ctx = gatewayContext(gatewayUrl, options);
+  const collection = await loadCollection(ctx, toHash(hash));
+  const sizes = options.sizes === false
+    ? undefined
+    : await mapLimited(collection.entries, PROOF_CONCURRENCY, (e) => provenSize(ctx, e.hash));
+  const entries = collection.entries.map((e, i) => ({
+    name: e.name,
+    hash: toHex(e.hash),
+    ...(sizes === undefined ? {} : { size: sizes[i] }),
+  }));
+  return {
+    hash: toHex(collection.hash),
+    entries,
+    ...(sizes === undefined ? {} : { totalSize: sizes.reduce((a, b) => a + b, 0) }),
+  };
+}
+
+/**
+ * The entry `name` of the collection `collectionHash`, verified like `verifiedFetch` (all its
+ * options apply), typed by the name's extension unless `contentType` says otherwise. Throws
+ * `EntryNotFoundError` when the verified collection has no such name.
+ */
+export async function fetchEntry(
+  gatewayUrl: string | URL,
+  collectionHash: Hash | string,
+  name: string,
+  options: FetchOptions = {},
+): Promise<Response> {
+  const ctx = gatewayContext(gatewayUrl, options);
+  const collection = await loadCollection(ctx, toHash(collectionHash));
+  const entry = collection.find(name);
+  if (entry === undefined) throw new EntryNotFoundError(name);
+  const contentType = options.contentType ?? contentTypeFromName(name) ?? DEFAULT_CONTENT_TYPE;
+  return await fetchVerified(ctx, entry.hash, { ...options, contentType });
+}
