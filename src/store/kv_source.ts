@@ -149,6 +149,9 @@ export class KvBlobSource implements BaoSource {
       for await (const e of iter) out[(e.key[2] as number) - first] = e.value;
       return out;
     })();
+    // A read-ahead nobody waits for any more (the client went away, the store closed) must not
+    // become an unhandled rejection; a reader that does wait still gets the error.
+    pages.catch(() => {});
     return { first, end, pages };
   }
 }
