@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { asHash, fromHex, toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
-import { type Area, fullArea, subspaceArea } from "../src/willow/area.ts";
+import { type Area, subspaceArea } from "../src/willow/area.ts";
 import {
   readEnumerationCapability,
   readMcCapability,
@@ -260,19 +260,23 @@ Deno.test("meadowcap: communal and owned keys cannot be used as the other kind",
   assert(!await isAuthorisedWrite(f, await authorise(f, communalOverOwned, alfie.secretKey)));
 });
 
-Deno.test("meadowcap: the first communal delegation is encoded relative to the subspace area", async () => {
+Deno.test("meadowcap: a first communal delegation is encoded in the full area, signed in the subspace area", async () => {
   const ns = await generateNamespaceKeyPair("communal");
   const [alfie, betty] = await Promise.all([1, 2].map(() => generateKeyPair()));
-  const cap = await delegate(
-    communalCapability(ns.publicKey, alfie.publicKey, "read"),
-    alfie.secretKey,
-    area(alfie.publicKey, []),
-    betty.publicKey,
-  );
+  const base = communalCapability(ns.publicKey, alfie.publicKey, "read");
+  const within = area(alfie.publicKey, []);
+  const cap = await delegate(base, alfie.secretKey, within, betty.publicKey);
   const bytes = encode((w) => writeMcCapability(w, cap));
-  // header, namespace, user, then the area: same subspace as the base area, so no id follows.
-  assertEquals(bytes.length, 1 + 32 + 32 + 2 + 1 + 32 + 64);
-  assertEquals(bytes[65] & 0x80, 0);
+  // header, namespace, user, then the area relative to the full area (willow-rs and the official
+  // vectors): the subspace differs from "any", so its id follows; then user and signature.
+  assertEquals(bytes.length, 1 + 32 + 32 + (1 + 32 + 1 + 1) + 32 + 64);
+  assertEquals(bytes[65] & 0x80, 0x80);
+  assertEquals(toHex(bytes.subarray(66, 98)), toHex(alfie.publicKey));
+  // The handover names the area relative to the subspace area: no id in it.
+  assertEquals(handover(base, 0, within, betty.publicKey).length, 1 + 32 + 3 + 32);
+  const back = decode(bytes, readMcCapability);
+  assertEquals(back, cap);
+  assert(await isValidCapability(back));
   const owned = await ownedCapability(
     await generateNamespaceKeyPair("owned"),
     alfie.publicKey,
@@ -280,7 +284,6 @@ Deno.test("meadowcap: the first communal delegation is encoded relative to the s
   );
   const ownedBytes = encode((w) => writeMcCapability(w, owned));
   assertEquals(ownedBytes.length, 1 + 32 + 32 + 64);
-  assertEquals(fullArea().subspace, "any");
 });
 
 Deno.test("meadowcap: enumeration capabilities delegate, verify and round-trip", async () => {

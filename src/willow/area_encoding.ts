@@ -6,9 +6,23 @@
  *
  * `EncodeAreaInArea` writes an area relative to an area that includes it: a header byte, the
  * subspace id only if it differs, the time bounds as distances from the outer range's start or
- * end (bits 2 and 3 say which), and the path as an extension of the outer path. When the outer
- * range is open, distances must be measured from its start. The canonic form picks the smaller
- * distance, and on a tie the end ("start_from_start" false), as the spec says.
+ * end (bits 2 and 3 say which), and the path as an extension of the outer path.
+ *
+ * Deviations from the spec text, all following willow-rs
+ * (`data-model/src/relative_encodings/area_area.rs`), which generated the official vectors and is
+ * the deployed Willow'25 implementation (decision of the lead, issue 6):
+ *
+ * - An open end counts as 2^64 − 1. Distances may be measured from it, and the nearer bound is
+ *   found with it: `[2^64 − 10, open)` in the full area is written as 9 from the end. The spec
+ *   (§"Area Encoding": "if the end of out is open, start_from_start must be true") forbids this.
+ * - On an exact tie the canonic code measures from the start (willow-rs sets bit 2 iff the
+ *   distance equals the one from the start); the spec picks the end.
+ * - Every code, canonic or not, must use the nearer bound (willow-rs checks this in both its
+ *   decoders); the spec's relation allows either.
+ * - Empty time ranges (`end <= start`) decode: willow-rs' `Range` does not require a strictly
+ *   greater end, and the vectors hold such areas. They include no entry.
+ * - In the relation (not the canonic function), a subspace id written out although it equals
+ *   the outer area's decodes; the spec makes that header bit "1 iff" they differ.
  *
  * @module
  */
@@ -16,55 +30,61 @@
 import { type Area, areaIncludesArea, type AreaSubspace, areaSubspacesEqual } from "./area.ts";
 import { Reader, Writer } from "./codec.ts";
 import { bitsAt, minimalTag, placeBits, readTagged, writeTagged } from "./compact_u64.ts";
-import { InvalidWillowValueError, STRICTER_THAN_WILLOW_RS, WillowDecodeError } from "./errors.ts";
+import { InvalidWillowValueError, WillowDecodeError } from "./errors.ts";
 import { readPublicKey } from "./id_encoding.ts";
 import { U64_MAX } from "./params.ts";
 import { readPath, readPathExtendsPath, writePath, writePathExtendsPath } from "./path_encoding.ts";
-import { compareTimes, isRange, rangeIncludesRange, rangeOf, type TimeRange } from "./range.ts";
+import { compareTimes, rangeIncludesRange, rangeOf, type TimeRange } from "./range.ts";
 
 function invalid(message: string): WillowDecodeError {
   return new WillowDecodeError("invalid", message);
 }
 
+/** A time range end as willow-rs reads it for distances: open is 2^64 − 1. */
+function endValue(times: TimeRange): bigint {
+  return times.end ?? U64_MAX;
+}
+
 /**
- * A time bound as a distance from the outer range: from its start when `fromStart` is forced
- * (open outer end) or the distance from the start is strictly smaller, else from its end.
+ * The distance willow-rs writes for bound `t` of an area inside `outer`: the smaller of the two
+ * distances to the outer bounds, from the start when they are equal. `undefined` when `t` lies
+ * outside `[outer.start, endValue(outer)]` (only an empty inner range can do that).
  */
-function distance(value: bigint, outer: TimeRange): { fromStart: boolean; diff: bigint } {
-  const fromStart = value - outer.start;
-  if (outer.end === undefined) return { fromStart: true, diff: fromStart };
-  const fromEnd = outer.end - value;
-  return fromStart < fromEnd
-    ? { fromStart: true, diff: fromStart }
-    : { fromStart: false, diff: fromEnd };
+function distance(t: bigint, outer: TimeRange): { fromStart: boolean; diff: bigint } | undefined {
+  const toStart = t - outer.start;
+  const toEnd = endValue(outer) - t;
+  if (toStart < 0n || toEnd < 0n) return undefined;
+  return toStart <= toEnd ? { fromStart: true, diff: toStart } : { fromStart: false, diff: toEnd };
 }
 
 /** `encode_area_in_area`: `a` relative to `out`, which must include it. */
 export function writeAreaInArea(w: Writer, a: Area, out: Area): void {
-  if (!areaIncludesArea(out, a)) {
+  const start = distance(a.times.start, out.times);
+  const end = distance(endValue(a.times), out.times);
+  if (!areaIncludesArea(out, a) || start === undefined || end === undefined) {
     throw new InvalidWillowValueError("an area is encoded relative to an area including it");
   }
+  const open = a.times.end === undefined;
   const subspaceDiffers = !areaSubspacesEqual(a.subspace, out.subspace);
-  const start = distance(a.times.start, out.times);
-  const end = a.times.end === undefined ? undefined : distance(a.times.end, out.times);
   const startTag = minimalTag(start.diff, 2);
-  const endTag = end === undefined ? 0 : minimalTag(end.diff, 2);
+  const endTag = minimalTag(end.diff, 2);
   w.byte(
-    (subspaceDiffers ? 0x80 : 0) | (end === undefined ? 0x40 : 0) |
-      (start.fromStart ? 0x20 : 0) | (end?.fromStart ? 0x10 : 0) |
-      placeBits(startTag, 4, 2) | placeBits(endTag, 6, 2),
+    (subspaceDiffers ? 0x80 : 0) | (open ? 0x40 : 0) | (start.fromStart ? 0x20 : 0) |
+      (!open && end.fromStart ? 0x10 : 0) | placeBits(startTag, 4, 2) | placeBits(endTag, 6, 2),
   );
   if (subspaceDiffers) w.bytes(a.subspace as Uint8Array);
   writeTagged(w, start.diff, startTag, 2);
-  if (end !== undefined) writeTagged(w, end.diff, endTag, 2);
+  if (!open) writeTagged(w, end.diff, endTag, 2);
   writePathExtendsPath(w, a.path, out.path);
 }
 
-/** `EncodeAreaInArea` (canonic: `encode_area_in_area`) relative to `out`. */
+/**
+ * `EncodeAreaInArea` (canonic: `encode_area_in_area`) relative to `out`. Checks run in willow-rs'
+ * order, so a broken code fails with the kind ("truncated" / "invalid") the vectors name.
+ */
 export function readAreaInArea(r: Reader, out: Area): Area {
   const header = r.byte();
   const endOpen = (header & 0x40) !== 0;
-  const startFromStart = (header & 0x20) !== 0;
   const endFromStart = (header & 0x10) !== 0;
   if (r.canonic && endOpen && (endFromStart || bitsAt(header, 6, 2) !== 0)) {
     throw invalid("encode_area_in_area sets no end bits for an open end");
@@ -72,15 +92,11 @@ export function readAreaInArea(r: Reader, out: Area): Area {
   let subspace: AreaSubspace = out.subspace;
   if (header & 0x80) {
     subspace = readPublicKey(r);
-    if (out.subspace !== "any") {
-      throw invalid(
-        areaSubspacesEqual(subspace, out.subspace)
-          ? STRICTER_THAN_WILLOW_RS.flaggedEqual
-          : "subspace outside the outer area",
-      );
-    }
+    const equal = areaSubspacesEqual(subspace, out.subspace);
+    if (r.canonic && equal) throw invalid("subspace written out although it equals the outer one");
+    if (!equal && out.subspace !== "any") throw invalid("subspace outside the outer area");
   }
-  const start = readBound(r, bitsAt(header, 4, 2), startFromStart, out.times);
+  const start = readBound(r, bitsAt(header, 4, 2), (header & 0x20) !== 0, out.times);
   let end: bigint | undefined;
   if (endOpen) {
     if (endFromStart) throw invalid("an open end is measured from nowhere");
@@ -88,7 +104,6 @@ export function readAreaInArea(r: Reader, out: Area): Area {
     end = readBound(r, bitsAt(header, 6, 2), endFromStart, out.times);
   }
   const times = rangeOf(start, end);
-  if (!isRange(times, compareTimes)) throw invalid(STRICTER_THAN_WILLOW_RS.emptyRange);
   if (!rangeIncludesRange(out.times, times, compareTimes)) {
     throw invalid("time range outside the outer area");
   }
@@ -97,28 +112,17 @@ export function readAreaInArea(r: Reader, out: Area): Area {
 }
 
 /**
- * Reads one time bound measured from the outer range's start or end. The spec requires
- * measuring from the start when the outer range is open; a canonic code measures from the nearer
- * bound, and from the end on a tie.
+ * Reads one time bound measured from the outer range's start or (2^64 − 1 if open) end; it must
+ * be measured from the nearer one, and a canonic code from the start on a tie.
  */
 function readBound(r: Reader, tag: number, fromStart: boolean, outer: TimeRange): bigint {
   const diff = readTagged(r, tag, 2, r.canonic);
-  let t: bigint;
-  if (fromStart) {
-    t = outer.start + diff;
-  } else {
-    if (outer.end === undefined) throw invalid(STRICTER_THAN_WILLOW_RS.openEnd);
-    t = outer.end - diff;
-  }
-  if (t < outer.start || (outer.end !== undefined && t > outer.end) || t > U64_MAX) {
-    throw invalid("time bound outside the outer range");
-  }
-  if (r.canonic && distance(t, outer).fromStart !== fromStart) {
-    throw invalid(
-      outer.end !== undefined && t - outer.start === outer.end - t
-        ? "encode_area_in_area measures a bound halfway from the end"
-        : "encode_area_in_area measures a bound from the nearer end",
-    );
+  const t = fromStart ? outer.start + diff : endValue(outer) - diff;
+  const nearest = distance(t, outer);
+  if (nearest === undefined) throw invalid("time bound outside the outer range");
+  if (nearest.diff !== diff) throw invalid("time bound not measured from the nearer end");
+  if (r.canonic && nearest.fromStart !== fromStart) {
+    throw invalid("encode_area_in_area measures a bound halfway from the start");
   }
   return t;
 }
@@ -127,7 +131,8 @@ function readBound(r: Reader, tag: number, fromStart: boolean, outer: TimeRange)
  * The absolute area encoding of willow-rs (not part of the spec): a header (0x80: any subspace,
  * 0x40: open time range; willow-rs writes the latter where the vector README says 0x20), the
  * subspace id unless any, `encode_path`, the start as 8 big-endian bytes and the end likewise
- * unless open. Useful for storing areas; the vectors use it for reference values.
+ * unless open. Useful for storing areas; the vectors use it for reference values, which may have
+ * empty time ranges (see the module comment).
  */
 export function writeAreaAbsolute(w: Writer, a: Area): void {
   w.byte((a.subspace === "any" ? 0x80 : 0) | (a.times.end === undefined ? 0x40 : 0));
@@ -142,7 +147,5 @@ export function readAreaAbsolute(r: Reader): Area {
   const subspace: AreaSubspace = header & 0x80 ? "any" : readPublicKey(r);
   const path = readPath(r);
   const start = r.uintBE(8);
-  const times = rangeOf(start, header & 0x40 ? undefined : r.uintBE(8));
-  if (!isRange(times, compareTimes)) throw invalid(STRICTER_THAN_WILLOW_RS.emptyRange);
-  return { subspace, path, times };
+  return { subspace, path, times: rangeOf(start, header & 0x40 ? undefined : r.uintBE(8)) };
 }

@@ -10,18 +10,21 @@
  * authorisation, the count's bytes and each delegation as its area (relative to the previous
  * granted area), user and signature.
  *
- * The first delegation's area is encoded relative to the capability's granted area before any
- * delegation: the full area for owned capabilities and, since the spec fix of 2025-11-21
- * (willowprotocol.org 13248a0, "Fix copy-paste oversight"), the user's subspace area for
- * communal ones. willow-rs (and so the official vectors, generated in 2025-07) still uses the
- * full area for communal capabilities; their encodings differ whenever a communal capability has
- * delegations.
+ * The first delegation's area is encoded relative to the full area, for communal capabilities
+ * too, as willow-rs does (`meadowcap/src/communal_capability.rs`, `UnverifiedCommunalCapability`
+ * `encode`/`decode`: `Area::new_full()`) and as the official vectors (2025-07) require. This
+ * deviates from the spec since its fix of 2025-11-21 (willowprotocol.org 13248a0, "Fix
+ * copy-paste oversight", `encodings.tsx` "Capabilities"), which encodes a communal capability's
+ * first delegation relative to the user's subspace area; we follow the deployed implementation
+ * (decision of the lead, issue 6). The handover a delegation signs is unaffected: both the spec
+ * and willow-rs write it relative to the subspace area (`meadowcap.ts` `handover`).
  *
  * Decoding does not verify signatures or namespace kinds; `isValidCapability` does.
  *
  * @module
  */
 
+import { fullArea } from "./area.ts";
 import { readAreaInArea, writeAreaInArea } from "./area_encoding.ts";
 import { Reader, Writer } from "./codec.ts";
 import {
@@ -38,7 +41,6 @@ import { WillowDecodeError } from "./errors.ts";
 import { readPublicKey, readSignature } from "./id_encoding.ts";
 import {
   type AccessMode,
-  baseArea,
   type CommunalCapability,
   type Delegation,
   type McCapability,
@@ -58,7 +60,7 @@ function writeCapability(w: Writer, cap: McCapability): void {
   w.bytes(cap.userKey);
   if (cap.kind === "owned") w.bytes(cap.initialAuthorisation);
   writeTagged(w, count, tag, 6);
-  let prev = baseArea(cap);
+  let prev = fullArea();
   for (const d of cap.delegations) {
     writeAreaInArea(w, d.area, prev);
     w.bytes(d.user);
@@ -89,7 +91,7 @@ function readCapability(r: Reader, kind: McCapability["kind"]): McCapability {
       initialAuthorisation,
       delegations,
     };
-  let prev = baseArea(cap);
+  let prev = fullArea();
   for (let i = 0n; i < count; i++) {
     const area = readAreaInArea(r, prev);
     delegations.push({ area, user: readPublicKey(r), signature: readSignature(r) });

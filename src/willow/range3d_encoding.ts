@@ -16,13 +16,18 @@
  * only mean the encoded range's own end (the reference's being open does not make a closed end
  * vanish), which is what willow-rs does too.
  *
+ * Where this decoder and willow-rs' (`range3d_range3d.rs`) part ways, neither matters to a
+ * willow-rs encoder's output, so the spec text is followed: empty ranges (`end <= start`) are
+ * rejected (willow-rs decodes them), and a subspace bound written out although it equals a
+ * reference bound is accepted (willow-rs rejects it; the spec allows it).
+ *
  * @module
  */
 
 import { bytesEqual } from "../blake3/hash.ts";
 import { Reader, Writer } from "./codec.ts";
 import { bitsAt, minimalTag, placeBits, readTagged, writeTagged } from "./compact_u64.ts";
-import { STRICTER_THAN_WILLOW_RS, WillowDecodeError } from "./errors.ts";
+import { WillowDecodeError } from "./errors.ts";
 import { readPublicKey } from "./id_encoding.ts";
 import { U64_MAX } from "./params.ts";
 import { commonPrefixCount, type Path } from "./path.ts";
@@ -129,7 +134,7 @@ function readTimeBound(r: Reader, header: number, offset: number, ref: Range<big
 
 function checked<T>(start: T, end: T | undefined, cmp: Compare<T>): Range<T> {
   const r = rangeOf(start, end);
-  if (!isRange(r, cmp)) throw invalid(STRICTER_THAN_WILLOW_RS.emptyRange);
+  if (!isRange(r, cmp)) throw invalid("a closed range must end after it starts");
   return r;
 }
 
