@@ -16,7 +16,7 @@ import { bytesEqual } from "../blake3/hash.ts";
 import { parentCv, subtreeCv } from "../blake3/tree.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { BaoError, HashMismatchError, TruncatedError, UnsupportedSizeError } from "./errors.ts";
-import { BaoTree, IROH_K } from "./tree.ts";
+import { BaoTree, IROH_K, type TreeNode } from "./tree.ts";
 import { type LeafItem, type ParentItem, walkWire } from "./walk.ts";
 
 /** Verified bytes of the blob starting at `offset`. */
@@ -26,6 +26,14 @@ export interface VerifiedData {
 }
 
 const EMPTY = new Uint8Array(0);
+
+export interface BaoDecoderOptions {
+  /**
+   * Told of every pair once it has verified, with its node: a store that keeps what it receives
+   * (a partial blob) needs the pairs of the outboard as much as the data.
+   */
+  onPair?: (node: TreeNode, pair: Uint8Array) => void;
+}
 
 export class BaoDecoder {
   readonly #root: Hash;
@@ -45,16 +53,23 @@ export class BaoDecoder {
   #failed: BaoError | undefined;
   #sizeVerified = false;
   #remainder: Uint8Array[] = [];
+  readonly #onPair: BaoDecoderOptions["onPair"];
 
   /**
    * Verifies the encoding of `ranges` of the blob `root` at chunk group log `k` (the encoder's
    * k: the layout depends on it). Empty ranges mean an empty encoding, without even a header,
    * as iroh-blobs sends nothing for them.
    */
-  constructor(root: Hash, ranges: ChunkRanges, k: number = IROH_K) {
+  constructor(
+    root: Hash,
+    ranges: ChunkRanges,
+    k: number = IROH_K,
+    options: BaoDecoderOptions = {},
+  ) {
     this.#root = root;
     this.#ranges = ranges;
     this.#k = k;
+    this.#onPair = options.onPair;
     new BaoTree(0, k); // validates k before any byte arrives
     if (ranges.isEmpty) this.#done = true;
     else this.#need = 8;
@@ -167,6 +182,7 @@ export class BaoDecoder {
       }
       if (item.right) this.#expected.push(right.slice());
       if (item.left) this.#expected.push(left.slice());
+      this.#onPair?.(item.node, bytes.slice());
     } else {
       if (!bytesEqual(subtreeCv(bytes, item.start, item.isRoot), this.#expected.pop()!)) {
         throw new HashMismatchError("leaf", item.start, this.#consumed);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { asHash, type Hash, toHex } from "../blake3/hash.ts";
+import { asHash, type Hash, parseHash, toHex } from "../blake3/hash.ts";
 import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
@@ -27,6 +27,13 @@ import {
   type UploadRecord,
 } from "./layout.ts";
 import { PageAssembler, PageWriter } from "./page_writer.ts";
+import {
+  storedBytes,
+  type VerifiedGroup,
+  type VerifiedPair,
+  type WriteResult,
+  writeVerified,
+} from "./partial.ts";
 
 /** The holder of the pin an ordinary upload takes. */
 export const USER_PIN = "user";
@@ -68,6 +75,11 @@ export interface StoreTimings {
   unpinnedGraceMs: number;
 }
 
+export interface StoreOptions extends StoreTimings {
+  /** Bytes of unpinned peer data to keep (`GATEWAY_CACHE_BYTES`); default unlimited. */
+  cacheBytes: number;
+}
+
 export const DEFAULT_TIMINGS: StoreTimings = {
   heartbeatMs: 5_000,
   uploadStaleMs: 10 * 60_000,
@@ -75,10 +87,16 @@ export const DEFAULT_TIMINGS: StoreTimings = {
 };
 
 export interface GcReport {
+  /** Blobs removed, evicted ones included. */
   blobs: number;
+  /** Cached peer blobs evicted to stay within the cache budget. */
+  evicted: number;
   uploads: number;
   pages: number;
 }
+
+/** How often read times are written to KV for eviction. */
+const TOUCH_FLUSH_MS = 5_000;
 
 /** Attempts for an optimistic (check-and-set) commit before giving up on contention. */
 const MAX_RETRIES = 20;
@@ -86,11 +104,18 @@ const MAX_RETRIES = 20;
 export class BlobStore {
   readonly kv: Deno.Kv;
   readonly timings: StoreTimings;
+  /** Bytes of unpinned peer data kept before the least recently used is evicted. */
+  readonly cacheBytes: number;
   readonly #obCache = new OutboardCache();
+  /** When each blob was last read here, waiting to be written to KV (for LRU eviction). */
+  readonly #touched = new Map<string, number>();
+  #lastTouchFlush = 0;
 
-  constructor(kv: Deno.Kv, timings: Partial<StoreTimings> = {}) {
+  constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
     this.kv = kv;
+    const { cacheBytes, ...timings } = options;
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.cacheBytes = cacheBytes ?? Infinity;
   }
 
   /**
@@ -182,25 +207,32 @@ export class BlobStore {
   ): Promise<ImportResult> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
-      if (existing.value !== null) {
+      if (existing.value !== null && existing.value.partial === undefined) {
         if (pin !== null) await this.pin(hash, pin);
         const now = Date.now();
         await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
         return { hash, size, created: false };
       }
+      // A partial copy (from peers) is replaced by the complete upload; its pins carry over.
+      const old = existing.value;
+      const pinned = pin !== null && old !== null &&
+        (await this.kv.get(keys.pin(hash, pin))).value !== null;
+      const refs = (old?.refs ?? 0) + (pin === null || pinned ? 0 : 1);
       const meta: BlobMeta = {
         size,
         dataId,
-        refs: pin === null ? 0 : 1,
+        refs,
         createdAt: Date.now(),
-        ...(pin === null ? { unpinnedAt: Date.now() } : {}),
+        ...(refs === 0 ? { unpinnedAt: Date.now() } : {}),
         ...(sniffedType === undefined ? {} : { sniffedType }),
+        ...(old?.cached ? { cached: true } : {}),
       };
       const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
         .delete(keys.upload(dataId));
-      if (pin !== null) {
+      if (pin !== null && !pinned) {
         op.set(keys.pin(hash, pin), { since: Date.now() }).set(keys.holds(pin, hash), true);
       }
+      if (old !== null) op.set(keys.trash(old.dataId), { since: Date.now(), ...pageCounts(size) });
       if ((await op.commit()).ok) return { hash, size, created: true };
     }
     throw new Error(`could not commit blob ${toHex(hash)}: too much contention`);
@@ -299,7 +331,7 @@ export class BlobStore {
    * heartbeat stopped, and pages left in the trash by an interrupted collection.
    */
   async gc(now = Date.now()): Promise<GcReport> {
-    const report: GcReport = { blobs: 0, uploads: 0, pages: 0 };
+    const report: GcReport = { blobs: 0, evicted: 0, uploads: 0, pages: 0 };
     for await (const e of this.kv.list<LeaseRecord>({ prefix: keys.leases })) {
       if (e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
       await this.releaseHolder(`lease:${e.key[1] as string}`);
@@ -313,19 +345,14 @@ export class BlobStore {
       // Blobs released by the previous round count from when they were released.
       const cutoff = Math.max(now, Date.now()) - this.timings.unpinnedGraceMs;
       for await (const { hash, meta } of this.list()) {
-        if (meta.refs > 0 || (meta.unpinnedAt ?? 0) > cutoff) continue;
-        const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
-        if (entry.value === null || entry.value.refs > 0) continue;
-        // The check makes a pin taken meanwhile win over the collection.
-        const trash: TrashRecord = { since: now, ...pageCounts(meta.size) };
-        const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
-          .set(keys.trash(meta.dataId), trash).commit();
-        if (!ok.ok) continue;
-        collected++;
-        await this.releaseHolder(blobHolder(hash));
+        // Peer data kept as cache leaves by eviction, below, not by collection.
+        if (meta.refs > 0 || meta.cached || (meta.unpinnedAt ?? 0) > cutoff) continue;
+        if (await this.#collect(hash, now)) collected++;
       }
       report.blobs += collected;
     }
+    report.evicted = await this.#evict(now);
+    report.blobs += report.evicted;
     for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {
       if (!e.value.discard && e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
       report.pages += await this.#deletePages(
@@ -345,6 +372,81 @@ export class BlobStore {
       await this.kv.delete(e.key);
     }
     return report;
+  }
+
+  /**
+   * Removes an unpinned blob: meta gone and pages in the trash in one commit that a pin taken
+   * meanwhile makes fail; then whatever it held is released.
+   */
+  async #collect(hash: Hash, now: number): Promise<boolean> {
+    const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+    if (entry.value === null || entry.value.refs > 0) return false;
+    const trash: TrashRecord = { since: now, ...pageCounts(entry.value.size) };
+    const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
+      .delete(keys.access(hash)).set(keys.trash(entry.value.dataId), trash).commit();
+    if (!ok.ok) return false;
+    await this.releaseHolder(blobHolder(hash));
+    return true;
+  }
+
+  /** Evicts unpinned cached blobs, least recently read first, beyond `cacheBytes`. */
+  async #evict(now: number): Promise<number> {
+    if (this.cacheBytes === Infinity) return 0;
+    await this.#flushTouches(true);
+    const cached: { hash: Hash; bytes: number; lastRead: number }[] = [];
+    let total = 0;
+    for await (const { hash, meta } of this.list()) {
+      if (meta.refs > 0 || !meta.cached) continue;
+      const lastRead = (await this.kv.get<number>(keys.access(hash))).value ?? meta.createdAt;
+      const bytes = storedBytes(meta);
+      cached.push({ hash, bytes, lastRead });
+      total += bytes;
+    }
+    cached.sort((a, b) => a.lastRead - b.lastRead);
+    let evicted = 0;
+    for (const c of cached) {
+      if (total <= this.cacheBytes) break;
+      if (await this.#collect(c.hash, now)) {
+        total -= c.bytes;
+        evicted++;
+      }
+    }
+    return evicted;
+  }
+
+  /**
+   * Notes that a blob was read, for least-recently-used eviction. Reads are frequent, so the
+   * times are kept in memory and written to KV at most every few seconds.
+   */
+  touch(hash: Hash): void {
+    this.#touched.set(toHex(hash), Date.now());
+    void this.#flushTouches(false);
+  }
+
+  async #flushTouches(now: boolean): Promise<void> {
+    if (this.#touched.size === 0) return;
+    if (!now && Date.now() - this.#lastTouchFlush < TOUCH_FLUSH_MS) return;
+    this.#lastTouchFlush = Date.now();
+    const touched = [...this.#touched];
+    this.#touched.clear();
+    for (let i = 0; i < touched.length; i += 500) {
+      const op = this.kv.atomic();
+      for (const [hex, time] of touched.slice(i, i + 500)) {
+        op.set(keys.access(parseHash(hex)), time);
+      }
+      await op.commit().catch(() => {/* best effort: eviction order only */});
+    }
+  }
+
+  /** Stores verified groups and pairs of a partial blob (see `writeVerified`). */
+  async writeVerified(
+    hash: Hash,
+    size: number,
+    groups: readonly VerifiedGroup[],
+    pairs: readonly VerifiedPair[],
+    options: { cached?: boolean } = {},
+  ): Promise<WriteResult> {
+    return await writeVerified(this.kv, hash, size, groups, pairs, options);
   }
 
   /**

@@ -40,14 +40,18 @@ export class OutboardCache {
   readonly #pages = new Map<string, Promise<Page>>();
   constructor(readonly capacity = 256) {}
 
-  get(kv: Deno.Kv, dataId: string, page: number): Promise<Page> {
+  get(
+    kv: Deno.Kv,
+    dataId: string,
+    page: number,
+    consistency: Deno.KvConsistencyLevel,
+  ): Promise<Page> {
     const key = `${dataId}/${page}`;
     let hit = this.#pages.get(key);
     if (hit !== undefined) {
       this.#pages.delete(key);
     } else {
-      // Pages under a data id never change: any replica's copy will do.
-      hit = kv.get<Uint8Array>(keys.obPage(dataId, page), { consistency: "eventual" })
+      hit = kv.get<Uint8Array>(keys.obPage(dataId, page), { consistency })
         .then((e) => e.value ?? undefined);
       // A failed read must not stay cached.
       hit.catch(() => this.#pages.delete(key));
@@ -65,6 +69,7 @@ export class KvBlobSource implements BaoSource {
   readonly #kv: Deno.Kv;
   readonly #dataId: string;
   readonly #obCache: OutboardCache;
+  readonly #consistency: Deno.KvConsistencyLevel;
   readonly #pageCount: number;
   #windowEnd: number;
   #spans: Span[] = [];
@@ -72,7 +77,11 @@ export class KvBlobSource implements BaoSource {
   constructor(kv: Deno.Kv, readonly root: Hash, readonly meta: BlobMeta, obCache: OutboardCache) {
     this.#kv = kv;
     this.#dataId = meta.dataId;
-    this.#obCache = obCache;
+    // A complete blob's pages never change under its data id: share its outboard pages, and
+    // let any replica answer. A partial blob's pages fill in over time: read them fresh.
+    const complete = meta.partial === undefined;
+    this.#obCache = complete ? obCache : new OutboardCache(16);
+    this.#consistency = complete ? "eventual" : "strong";
     this.tree = new BaoTree(meta.size, IROH_K);
     this.#pageCount = Math.ceil(meta.size / DATA_PAGE);
     this.#windowEnd = this.#pageCount;
@@ -88,7 +97,8 @@ export class KvBlobSource implements BaoSource {
 
   async loadPair(node: TreeNode): Promise<Uint8Array> {
     const index = this.tree.postOrderIndex(node);
-    const page = await this.#obCache.get(this.#kv, this.#dataId, Math.floor(index / OB_PAGE_PAIRS));
+    const pageIndex = Math.floor(index / OB_PAGE_PAIRS);
+    const page = await this.#obCache.get(this.#kv, this.#dataId, pageIndex, this.#consistency);
     const off = (index % OB_PAGE_PAIRS) * 64;
     // A missing or short page yields a short pair, which the walk rejects.
     return page ? page.subarray(off, off + 64) : new Uint8Array(0);
@@ -144,8 +154,7 @@ export class KvBlobSource implements BaoSource {
       const iter = this.#kv.list<Uint8Array>({
         start: keys.dataPage(this.#dataId, first),
         end: keys.dataPage(this.#dataId, end),
-        // Pages under a data id never change: any replica's copy will do (Deno Deploy).
-      }, { batchSize: end - first, consistency: "eventual" });
+      }, { batchSize: end - first, consistency: this.#consistency });
       for await (const e of iter) out[(e.key[2] as number) - first] = e.value;
       return out;
     })();

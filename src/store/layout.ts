@@ -17,6 +17,7 @@
  * - `["upload", dataId]` → an import in progress (or being discarded), with a heartbeat, so that
  *   garbage collection can tell a live upload from one whose process died.
  * - `["trash", dataId]` → pages whose blob was collected, still being deleted.
+ * - `["access", hash]` → when a cached blob was last read, for least-recently-used eviction.
  *
  * Data lives under a fresh `dataId` rather than under the hash because the hash is known only
  * after the last byte: a crash can leave pages, never a half-visible blob.
@@ -58,6 +59,17 @@ export interface BlobMeta {
    * read them again. Absent when nothing was recognised.
    */
   readonly sniffedType?: string;
+  /**
+   * For a partial blob, the boundaries of the chunk ranges stored and verified (always with the
+   * last chunk: its verification proved `size` before anything was stored). Absent when the
+   * blob is complete.
+   */
+  readonly partial?: readonly number[];
+  /**
+   * Kept as a cache of what peers served: evicted least recently used beyond the cache budget
+   * instead of collected when unpinned.
+   */
+  readonly cached?: boolean;
 }
 
 /** An import in progress. */
@@ -89,6 +101,7 @@ export const keys = {
   obPage: (dataId: string, page: number) => ["ob", dataId, page] as const,
   uploads: ["upload"] as const,
   upload: (dataId: string) => ["upload", dataId] as const,
+  access: (hash: Hash) => ["access", hash] as const,
   trashes: ["trash"] as const,
   trash: (dataId: string) => ["trash", dataId] as const,
 };
