@@ -38,8 +38,6 @@ export interface VerifiedPair {
  */
 export const MAX_BOUNDARIES = 2048;
 
-/** Pages changed by one commit: well under the 800 KiB atomic payload limit. */
-const PAGES_PER_COMMIT = 8;
 const MAX_RETRIES = 20;
 
 /** The part of a blob stored here: everything for a complete blob. */
