@@ -58,6 +58,16 @@ export class Metrics {
     "counter",
   );
   readonly inFlight = new Metric("gateway_requests_in_flight", "Requests being served.", "gauge");
+  readonly peerFailures = new Metric(
+    "gateway_peer_failures_total",
+    "Failed requests to peer gateways, by peer and reason (timeout, bad-data, truncated, …).",
+    "counter",
+  );
+  readonly peerBytes = new Metric(
+    "gateway_peer_received_bytes_total",
+    "Verified bytes received from each peer gateway.",
+    "counter",
+  );
   readonly rejected = new Metric(
     "gateway_requests_rejected_total",
     "Requests turned away with 429 because too many were in flight.",
@@ -72,6 +82,8 @@ export class Metrics {
       this.verificationFailures,
       this.inFlight,
       this.rejected,
+      this.peerFailures,
+      this.peerBytes,
     ];
     return all.map((m) => m.render()).join("\n") + "\n";
   }

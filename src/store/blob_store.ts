@@ -31,6 +31,7 @@ import {
   storedBytes,
   type VerifiedGroup,
   type VerifiedPair,
+  type WriteOptions,
   type WriteResult,
   writeVerified,
 } from "./partial.ts";
@@ -444,7 +445,7 @@ export class BlobStore {
     size: number,
     groups: readonly VerifiedGroup[],
     pairs: readonly VerifiedPair[],
-    options: { cached?: boolean } = {},
+    options: WriteOptions = {},
   ): Promise<WriteResult> {
     return await writeVerified(this.kv, hash, size, groups, pairs, options);
   }

@@ -117,6 +117,16 @@ export interface WriteResult {
   skipped: number;
 }
 
+export interface WriteOptions {
+  /** Mark a blob created by this write as a cache of peer data (evicted, not collected). */
+  cached?: boolean;
+  /**
+   * The caller verified the last chunk under `size` (in the same stream as these groups), so
+   * the blob may be created without its last group.
+   */
+  sizeProven?: boolean;
+}
+
 /** Most pages one commit rewrites: 12 × 64 KiB stays under the 800 KiB atomic limit. */
 const MAX_PAGES_PER_COMMIT = 12;
 /** Groups tried per commit (a slice is halved if its pages do not fit). */
@@ -125,7 +135,7 @@ const GROUPS_PER_COMMIT = 8;
 /**
  * Stores verified groups and pairs of blob `hash` of validated size `size`. A blob not yet
  * stored is created (unpinned, marked `cached` when `cached`), which requires its last group
- * among `groups`: that group's verification is what proved `size`. Give each group with the
+ * among `groups` (that group's verification proves `size`) or `sizeProven`. Give each group with the
  * pairs verified on the way to it: a group is stored together with the pairs above it, so a
  * stored group always has its path stored; pairs over no given group are not kept.
  */
@@ -135,7 +145,7 @@ export async function writeVerified(
   size: number,
   groups: readonly VerifiedGroup[],
   pairs: readonly VerifiedPair[],
-  options: { cached?: boolean } = {},
+  options: WriteOptions = {},
 ): Promise<WriteResult> {
   const tree = new BaoTree(size, IROH_K);
   for (const g of groups) {
@@ -176,7 +186,7 @@ async function commitSlice(
   tree: BaoTree,
   groups: readonly VerifiedGroup[],
   pairs: readonly VerifiedPair[],
-  options: { cached?: boolean },
+  options: WriteOptions,
 ): Promise<WriteResult | "too-big"> {
   const lastGroup = (tree.groups - 1) * tree.groupChunks;
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
@@ -186,7 +196,7 @@ async function commitSlice(
       throw new Error(`blob ${toHex(hash)} is stored with size ${meta.size}, not ${tree.size}`);
     }
     if (meta === null) {
-      if (!groups.some((g) => g.start === lastGroup)) {
+      if (!options.sizeProven && !groups.some((g) => g.start === lastGroup)) {
         throw new Error("a partial blob is created with its last group, which proves its size");
       }
       meta = {

@@ -1,0 +1,382 @@
+/**
+ * The peer bridge: fetches what this gateway lacks from peer gateways, verified, shared between
+ * concurrent readers, stored as partial blobs, and handed to readers the moment each 16 KiB
+ * group verifies.
+ *
+ * - First contact with a blob asks every peer what it holds (in parallel, with a short
+ *   deadline), then fetches its first group and its last chunk from the best peer: that proves
+ *   the size before anything is stored, and gives the first bytes for content sniffing.
+ * - Readers ask for windows of groups ahead of where they read. A group already on its way is
+ *   awaited, never fetched twice; missing groups go to the best peer that claims them, split
+ *   across peers when each has part.
+ * - A peer that lies (a bad pair or group, a wrong size), stops mid-stream or stalls is cut at
+ *   once, its health drops, and what it still owed goes to the next peer. Groups are stored
+ *   only when the peer's whole response verified: nothing from a liar is kept, even the good
+ *   groups it sent before lying.
+ *
+ * @module
+ */
+
+import { CHUNK_LEN } from "../blake3/constants.ts";
+import { type Hash, toHex } from "../blake3/hash.ts";
+import { BaoTree, IROH_K } from "../bao/tree.ts";
+import type { Metrics } from "../metrics.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import type { BlobStore } from "../store/blob_store.ts";
+import type { BlobMeta } from "../store/layout.ts";
+import { storedRanges, type VerifiedGroup, type VerifiedPair } from "../store/partial.ts";
+import { verifiedSteps } from "../bao/encode.ts";
+import { NotOnPeersError, PeersFailedError, PeerTimeoutError } from "./errors.ts";
+import type { Peer, PeerSet } from "./peer.ts";
+import {
+  peerAvailability,
+  PeerRequestError,
+  type PeerTimeouts,
+  streamFromPeer,
+} from "./peer_client.ts";
+
+export interface FetcherOptions {
+  /** How long to wait for peers' discovery answers. */
+  discoveryMs: number;
+  timeouts: PeerTimeouts;
+  /** Groups a reader asks for ahead of where it reads (4 MiB at 256). */
+  windowGroups: number;
+  /** How long a peer's discovery answer is reused. */
+  availabilityTtlMs: number;
+}
+
+export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
+  discoveryMs: 2000,
+  timeouts: { firstByteMs: 5000, stallMs: 10_000 },
+  windowGroups: 256,
+  availabilityTtlMs: 30_000,
+};
+
+/** A group on its way: its data once verified, and when it is stored. */
+interface Pending {
+  readonly data: Promise<Uint8Array>;
+  resolve(data: Uint8Array): void;
+  reject(error: Error): void;
+  readonly stored: Promise<void>;
+  markStored(): void;
+}
+
+function pending(): Pending {
+  let resolve!: (d: Uint8Array) => void, reject!: (e: Error) => void, markStored!: () => void;
+  const data = new Promise<Uint8Array>((res, rej) => (resolve = res, reject = rej));
+  const stored = new Promise<void>((res) => markStored = res);
+  // A reader may have gone away; an unobserved failure must not crash the process.
+  data.catch(() => {});
+  return { data, resolve, reject, stored, markStored };
+}
+
+/** A peer and what it says it holds of a blob. */
+interface Holder {
+  readonly peer: Peer;
+  readonly ranges: ChunkRanges;
+}
+
+/** Holders of a blob, as asked at `at`. */
+interface Availability {
+  readonly at: number;
+  readonly answer: Promise<Holder[]>;
+}
+
+/** The chunk ranges that request exactly group `start` (whole, last group open-ended). */
+function groupRanges(tree: BaoTree, starts: readonly number[]): ChunkRanges {
+  return starts.reduce((set, s) => {
+    const end = s + tree.groupChunks;
+    return set.union(ChunkRanges.range(s, end >= tree.chunks ? undefined : end));
+  }, ChunkRanges.EMPTY);
+}
+
+/** Whether `ranges` (a peer's claim) covers group `start` whole. */
+function claims(tree: BaoTree, ranges: ChunkRanges, start: number): boolean {
+  return ranges.covers(start, Math.min(start + tree.groupChunks, tree.chunks));
+}
+
+export class BlobFetcher {
+  readonly #store: BlobStore;
+  readonly #peers: PeerSet;
+  readonly #metrics: Metrics;
+  readonly #options: FetcherOptions;
+  readonly #firstContact = new Map<string, Promise<BlobMeta>>();
+  readonly #pending = new Map<string, Map<number, Pending>>();
+  readonly #availability = new Map<string, Availability>();
+
+  constructor(
+    store: BlobStore,
+    peers: PeerSet,
+    metrics: Metrics,
+    options: Partial<FetcherOptions> = {},
+  ) {
+    this.#store = store;
+    this.#peers = peers;
+    this.#metrics = metrics;
+    this.#options = { ...DEFAULT_FETCHER_OPTIONS, ...options };
+  }
+
+  /**
+   * The blob's stored metadata, after fetching its first group and size proof from peers if
+   * it is not stored. Concurrent callers share one first contact.
+   */
+  async meta(hash: Hash): Promise<BlobMeta> {
+    const stored = await this.#store.stat(hash);
+    if (stored !== undefined) return stored;
+    const key = toHex(hash);
+    let contact = this.#firstContact.get(key);
+    if (contact === undefined) {
+      contact = this.#contact(hash).finally(() => this.#firstContact.delete(key));
+      this.#firstContact.set(key, contact);
+    }
+    return await contact;
+  }
+
+  /** What each peer says it holds of `hash`, asked in parallel and remembered for a while. */
+  #holders(hash: Hash): Promise<Holder[]> {
+    const key = toHex(hash);
+    const cached = this.#availability.get(key);
+    if (cached !== undefined && Date.now() - cached.at < this.#options.availabilityTtlMs) {
+      return cached.answer;
+    }
+    const answer = Promise.all(
+      this.#peers.available().map(async (peer) => {
+        try {
+          const ranges = await peerAvailability(peer, hash, this.#options.discoveryMs);
+          return ranges.isEmpty ? [] : [{ peer, ranges }];
+        } catch (e) {
+          this.#failed(peer, e);
+          return [];
+        }
+      }),
+    ).then((answers) => answers.flat());
+    this.#availability.set(key, { at: Date.now(), answer });
+    return answer;
+  }
+
+  #failed(peer: Peer, e: unknown): void {
+    const reason = e instanceof PeerRequestError ? e.reason : "protocol";
+    peer.recordFailure(reason, e instanceof Error ? e.message : String(e));
+    this.#metrics.peerFailures.add(1, { peer: peer.url, reason });
+    if (reason === "bad-data") this.#metrics.verificationFailures.add(1, { source: "peer" });
+  }
+
+  /** The error to give readers when every peer that held something failed. */
+  #exhausted(errors: unknown[], what: string): Error {
+    if (errors.length === 0) return new NotOnPeersError(`no peer has ${what}`);
+    const timeouts = errors.every((e) => e instanceof PeerRequestError && e.reason === "timeout");
+    const detail = errors.map((e) => e instanceof Error ? e.message : String(e)).join("; ");
+    return timeouts
+      ? new PeerTimeoutError(`no peer answered in time for ${what}: ${detail}`)
+      : new PeersFailedError(`every peer failed for ${what}: ${detail}`);
+  }
+
+  /** First contact: the first group and a proof of the size, then a partial blob is stored. */
+  async #contact(hash: Hash): Promise<BlobMeta> {
+    const holders = await this.#holders(hash);
+    const errors: unknown[] = [];
+    // Peers that hold the last chunk (an open-ended claim) can prove the size: try them first.
+    const ordered = [...holders].sort((a, b) =>
+      Number(b.ranges.isOpen) - Number(a.ranges.isOpen) || a.peer.rank - b.peer.rank
+    );
+    for (const { peer } of ordered) {
+      const groups: VerifiedGroup[] = [];
+      const pairs: VerifiedPair[] = [];
+      try {
+        const query = ChunkRanges.range(0, 16).union(ChunkRanges.LAST);
+        const { size, sizeVerified } = await streamFromPeer(peer, hash, query, {
+          onData: (v) => groups.push({ start: v.offset / CHUNK_LEN, data: v.data.slice() }),
+          onPair: (node, pair) => pairs.push({ node, pair }),
+        }, this.#options.timeouts);
+        if (!sizeVerified) throw new PeerRequestError(peer.url, "protocol", "size not proven");
+        const tree = new BaoTree(size, IROH_K);
+        // Keep whole groups only: the last chunk alone is part of a group.
+        const whole = groups.filter((g) =>
+          g.start % tree.groupChunks === 0 &&
+          g.data.length ===
+            tree.byteRange(g.start, g.start + tree.groupChunks)[1] - g.start * CHUNK_LEN
+        );
+        await this.#store.writeVerified(hash, size, whole, pairs, {
+          cached: true,
+          sizeProven: true,
+        });
+        this.#metrics.peerBytes.add(groups.reduce((n, g) => n + g.data.length, 0), {
+          peer: peer.url,
+        });
+        return (await this.#store.stat(hash))!;
+      } catch (e) {
+        this.#failed(peer, e);
+        errors.push(e);
+      }
+    }
+    throw this.#exhausted(errors, `blob ${toHex(hash)}`);
+  }
+
+  /**
+   * Verified groups of `hash` from group `from` (a chunk index, multiple of 16) to chunk `to`,
+   * in order, as `{ start, data }`: read from the store where it holds them, awaited from
+   * peers otherwise, with the next window requested while the current one is read.
+   */
+  async *groups(
+    hash: Hash,
+    meta: BlobMeta,
+    from: number,
+    to: number,
+  ): AsyncGenerator<VerifiedGroup> {
+    const tree = new BaoTree(meta.size, IROH_K);
+    const window = this.#options.windowGroups * tree.groupChunks;
+    let start = from;
+    let plan = this.#plan(hash, tree, start, Math.min(start + window, to));
+    while (start < to) {
+      const end = Math.min(start + window, to);
+      const current = await plan;
+      // Ask for the next window before reading this one: the peer works while we send.
+      if (end < to) plan = this.#plan(hash, tree, end, Math.min(end + window, to));
+      yield* this.#read(hash, tree, current, start, end);
+      start = end;
+    }
+  }
+
+  /**
+   * For each group of chunks `[start, end)`: stored here, or on its way from a peer (requested
+   * now if nobody asked yet).
+   */
+  async #plan(
+    hash: Hash,
+    tree: BaoTree,
+    start: number,
+    end: number,
+  ): Promise<Map<number, Pending | "stored">> {
+    const meta = await this.#store.stat(hash);
+    const have = meta ? storedRanges(meta) : ChunkRanges.EMPTY;
+    const inFlight = this.#pendingFor(hash);
+    const plan = new Map<number, Pending | "stored">();
+    const missing: number[] = [];
+    for (let g = start; g < end; g += tree.groupChunks) {
+      const groupEnd = Math.min(g + tree.groupChunks, tree.chunks);
+      if (have.covers(g, groupEnd)) plan.set(g, "stored");
+      else if (inFlight.has(g)) plan.set(g, inFlight.get(g)!);
+      else {
+        const p = pending();
+        inFlight.set(g, p);
+        plan.set(g, p);
+        missing.push(g);
+      }
+    }
+    if (missing.length > 0) void this.#fetch(hash, tree, missing, new Set());
+    return plan;
+  }
+
+  #pendingFor(hash: Hash): Map<number, Pending> {
+    const key = toHex(hash);
+    let map = this.#pending.get(key);
+    if (map === undefined) {
+      map = new Map();
+      this.#pending.set(key, map);
+    }
+    return map;
+  }
+
+  /** Reads a planned window in order: stored runs from the store, the rest as it arrives. */
+  async *#read(
+    hash: Hash,
+    tree: BaoTree,
+    plan: Map<number, Pending | "stored">,
+    start: number,
+    end: number,
+  ): AsyncGenerator<VerifiedGroup> {
+    let g = start;
+    while (g < end) {
+      const step = plan.get(g)!;
+      if (step !== "stored") {
+        yield { start: g, data: await step.data };
+        g += tree.groupChunks;
+        continue;
+      }
+      let runEnd = g;
+      while (runEnd < end && plan.get(runEnd) === "stored") runEnd += tree.groupChunks;
+      yield* this.#readStored(hash, tree, g, Math.min(runEnd, tree.chunks));
+      g = runEnd;
+    }
+  }
+
+  async *#readStored(hash: Hash, tree: BaoTree, start: number, end: number) {
+    const source = await this.#store.open(hash);
+    if (source === undefined) throw new NotOnPeersError(`blob ${toHex(hash)} was removed`);
+    source.setReadWindow(end * CHUNK_LEN);
+    for await (
+      const step of verifiedSteps(source, ChunkRanges.range(start, end).truncate(tree.size))
+    ) {
+      if (step.type === "group") yield { start: step.item.start, data: step.data };
+    }
+  }
+
+  /**
+   * Fetches `groups` (chunk indices of group starts) from the peers that claim them, best
+   * first, splitting across peers; a failed peer's remaining groups go to the next one, and
+   * when none is left they fail with what the peers did (`errors`).
+   */
+  async #fetch(
+    hash: Hash,
+    tree: BaoTree,
+    groups: number[],
+    excluded: Set<Peer>,
+    errors: unknown[] = [],
+  ): Promise<void> {
+    const inFlight = this.#pendingFor(hash);
+    const settle = (g: number, error?: Error) => {
+      const p = inFlight.get(g);
+      if (p === undefined) return;
+      if (error) p.reject(error);
+      p.markStored();
+      inFlight.delete(g);
+    };
+    const holders = (await this.#holders(hash)).filter((h) => !excluded.has(h.peer))
+      .sort((a, b) => a.peer.rank - b.peer.rank);
+    // Give each group to the best peer that claims it.
+    const byPeer = new Map<Peer, number[]>();
+    for (const g of groups) {
+      const h = holders.find((h) => claims(tree, h.ranges, g));
+      if (h === undefined) settle(g, this.#exhausted(errors, `chunk ${g} of ${toHex(hash)}`));
+      else byPeer.set(h.peer, [...(byPeer.get(h.peer) ?? []), g]);
+    }
+    await Promise.all([...byPeer].map(async ([peer, mine]) => {
+      const received = new Map<number, Uint8Array>();
+      const pairs: VerifiedPair[] = [];
+      try {
+        await streamFromPeer(
+          peer,
+          hash,
+          groupRanges(tree, mine),
+          {
+            onData: (v) => {
+              const start = v.offset / CHUNK_LEN;
+              received.set(start, v.data);
+              inFlight.get(start)?.resolve(v.data);
+            },
+            onPair: (node, pair) => pairs.push({ node, pair }),
+          },
+          this.#options.timeouts,
+          tree.size,
+        );
+        let bytes = 0;
+        for (const d of received.values()) bytes += d.length;
+        this.#metrics.peerBytes.add(bytes, { peer: peer.url });
+        // The whole response verified: keep it.
+        const stored = [...received].map(([start, data]) => ({ start, data }));
+        await this.#store.writeVerified(hash, tree.size, stored, pairs, { cached: true })
+          .catch((e) => console.error(`storing groups of ${toHex(hash)} failed:`, e));
+        for (const g of mine) settle(g);
+      } catch (e) {
+        this.#failed(peer, e);
+        // What it sent before failing verified and was served, but is not stored; what it
+        // still owed goes to the next peer.
+        for (const g of mine) if (received.has(g)) settle(g);
+        const owed = mine.filter((g) => !received.has(g));
+        if (owed.length > 0) {
+          await this.#fetch(hash, tree, owed, new Set([...excluded, peer]), [...errors, e]);
+        }
+      }
+    }));
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Talking to one peer gateway: what it holds of a blob (its discovery endpoint, binary
+ * RangeSpecSeq), and a verified stream of ranges of a blob (`POST /get`, iroh-blobs request and
+ * response bytes). Everything a peer sends is untrusted: the availability is only a hint, and
+ * the data goes through the Bao verifier before anyone sees a byte of it.
+ *
+ * @module
+ */
+
+import { type Hash, toHex } from "../blake3/hash.ts";
+import { BaoDecoder, type VerifiedData } from "../bao/decode.ts";
+import { HashMismatchError, TruncatedError } from "../bao/errors.ts";
+import type { TreeNode } from "../bao/tree.ts";
+import { encodeRequest, getBlobRanges } from "../protocol/request.ts";
+import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import { ChunkRangesSeq } from "../ranges/range_spec.ts";
+import type { FailureReason, Peer } from "./peer.ts";
+
+/** A request to a peer that failed, and why (which decides how the peer's health suffers). */
+export class PeerRequestError extends Error {
+  override name = "PeerRequestError";
+  constructor(readonly peer: string, readonly reason: FailureReason, detail: string) {
+    super(`${peer}: ${reason}: ${detail}`);
+  }
+}
+
+export interface PeerTimeouts {
+  /** Until the response headers and its first byte. */
+  firstByteMs: number;
+  /** Between two pieces of a response once it flows. */
+  stallMs: number;
+}
+
+/** Largest discovery answer read from a peer (a RangeSpecSeq is a few hundred bytes). */
+const MAX_DISCOVERY_BYTES = 64 * 1024;
+
+/** `fetch` with a deadline: aborts (and says it was our timer) if `ms` pass first. */
+async function fetchWithin(
+  url: string,
+  init: RequestInit,
+  ms: number,
+  peer: string,
+): Promise<{ res: Response; controller: AbortController }> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new PeerRequestError(peer, "timeout", `no answer in ${ms} ms`)),
+    ms,
+  );
+  try {
+    const res = await fetch(url, { ...init, signal: controller.signal });
+    return { res, controller };
+  } catch (e) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw new PeerRequestError(peer, "unreachable", e instanceof Error ? e.message : String(e));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What `peer` says it holds of blob `hash` (chunk ranges; a hint, never trusted for data). */
+export async function peerAvailability(
+  peer: Peer,
+  hash: Hash,
+  timeoutMs: number,
+): Promise<ChunkRanges> {
+  const { res } = await fetchWithin(
+    `${peer.url}/discovery/${toHex(hash)}`,
+    {
+      headers: { Accept: "application/octet-stream" },
+    },
+    timeoutMs,
+    peer.url,
+  );
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new PeerRequestError(peer.url, "status", `discovery answered ${res.status}`);
+  }
+  const declared = Number(res.headers.get("Content-Length") ?? 0);
+  if (declared > MAX_DISCOVERY_BYTES) {
+    await res.body?.cancel();
+    throw new PeerRequestError(peer.url, "protocol", `discovery answer of ${declared} bytes`);
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  try {
+    return ChunkRangesSeq.decode(bytes).get(0);
+  } catch (e) {
+    throw new PeerRequestError(peer.url, "protocol", `bad discovery answer: ${e}`);
+  }
+}
+
+export interface StreamHandlers {
+  /** Verified data, in order. */
+  onData(data: VerifiedData): void;
+  /** A verified pair. */
+  onPair(node: TreeNode, pair: Uint8Array): void;
+}
+
+/**
+ * Streams `ranges` of blob `hash` from `peer`, verifying every item, and returns the blob's
+ * size as the stream claimed it and whether the last chunk proved it. With `expectedSize`, a
+ * different claim fails at once. Throws `PeerRequestError` on any failure: nothing after the
+ * first bad byte reaches the handlers.
+ */
+export async function streamFromPeer(
+  peer: Peer,
+  hash: Hash,
+  ranges: ChunkRanges,
+  handlers: StreamHandlers,
+  timeouts: PeerTimeouts,
+  expectedSize?: number,
+): Promise<{ size: number; sizeVerified: boolean }> {
+  const started = performance.now();
+  const body = encodeRequest(getBlobRanges(hash, ranges));
+  const { res, controller } = await fetchWithin(
+    `${peer.url}/get`,
+    {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { "Content-Type": "application/octet-stream" },
+    },
+    timeouts.firstByteMs,
+    peer.url,
+  );
+  if (res.status !== 200 || res.body === null) {
+    await res.body?.cancel();
+    throw new PeerRequestError(peer.url, "status", `POST /get answered ${res.status}`);
+  }
+  const decoder = new BaoDecoder(hash, ranges, 4, { onPair: handlers.onPair });
+  const reader = res.body.getReader();
+  let received = 0;
+  let first = true;
+  try {
+    while (true) {
+      // The first piece must come within the first-byte deadline, later ones within the stall.
+      const limit = first ? timeouts.firstByteMs - (performance.now() - started) : timeouts.stallMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const read = reader.read().catch((e) => {
+        // The connection broke mid-response: the peer stopped sending.
+        throw new PeerRequestError(
+          peer.url,
+          "truncated",
+          e instanceof Error ? e.message : String(e),
+        );
+      });
+      const next = await Promise.race([
+        read,
+        new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), Math.max(limit, 1))),
+      ]);
+      clearTimeout(timer);
+      if (next === "timeout") {
+        controller.abort();
+        throw new PeerRequestError(
+          peer.url,
+          "timeout",
+          first ? "no first byte in time" : "stalled",
+        );
+      }
+      if (next.done) break;
+      first = false;
+      received += next.value.length;
+      for (const v of decoder.push(next.value)) handlers.onData(v);
+      if (
+        expectedSize !== undefined && decoder.size !== undefined && decoder.size !== expectedSize
+      ) {
+        throw new PeerRequestError(
+          peer.url,
+          "bad-data",
+          `claims ${decoder.size} bytes, the blob has ${expectedSize}`,
+        );
+      }
+    }
+    decoder.finish();
+    if (decoder.takeRemainder().length > 0) {
+      throw new PeerRequestError(peer.url, "protocol", "bytes after the end of the response");
+    }
+  } catch (e) {
+    controller.abort();
+    if (e instanceof PeerRequestError) throw e;
+    if (e instanceof HashMismatchError) throw new PeerRequestError(peer.url, "bad-data", e.message);
+    if (e instanceof TruncatedError) throw new PeerRequestError(peer.url, "truncated", e.message);
+    throw new PeerRequestError(peer.url, "protocol", e instanceof Error ? e.message : String(e));
+  } finally {
+    reader.releaseLock();
+  }
+  peer.recordSuccess(performance.now() - started, received);
+  return { size: decoder.size!, sizeVerified: decoder.sizeVerified };
+}
