@@ -15,7 +15,10 @@ try {
 }
 
 const kv = await openKv(config.kvPath);
-const store = new BlobStore(kv, { uploadStaleMs: config.uploadStaleMs });
+const store = new BlobStore(kv, {
+  uploadStaleMs: config.uploadStaleMs,
+  cacheBytes: config.cacheBytes,
+});
 const metrics = new Metrics();
 const app = createApp({ config, store, metrics, log: (line) => console.log(line) });
 

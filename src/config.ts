@@ -30,6 +30,12 @@ export interface Config {
   gcIntervalMs: number;
   /** An upload without a heartbeat for this long is presumed dead. */
   uploadStaleMs: number;
+  /** Bytes of unpinned peer data kept before least-recently-used eviction. */
+  cacheBytes: number;
+  /** How long a peer may take to send the first byte of a response. */
+  peerTimeoutMs: number;
+  /** How long peers' discovery answers are waited for. */
+  discoveryTimeoutMs: number;
 }
 
 const UNITS: Record<string, number> = {
@@ -83,6 +89,9 @@ export const DEFAULTS = {
   maxInFlight: 512,
   gcIntervalSeconds: 300,
   uploadStaleSeconds: 600,
+  cacheBytes: 4 * 2 ** 30,
+  peerTimeoutMs: 5000,
+  discoveryTimeoutMs: 2000,
 } as const;
 
 /** Reads the configuration from `env` (an object, so tests need not touch the process). */
@@ -121,6 +130,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "GATEWAY_UPLOAD_STALE",
       1,
       86_400 * 365,
+    ),
+    cacheBytes: parseByteSize(
+      get("GATEWAY_CACHE_BYTES") ?? String(DEFAULTS.cacheBytes),
+      "GATEWAY_CACHE_BYTES",
+    ),
+    peerTimeoutMs: integer(
+      get("GATEWAY_PEER_TIMEOUT") ?? String(DEFAULTS.peerTimeoutMs),
+      "GATEWAY_PEER_TIMEOUT",
+      1,
+      600_000,
+    ),
+    discoveryTimeoutMs: integer(
+      get("GATEWAY_DISCOVERY_TIMEOUT") ?? String(DEFAULTS.discoveryTimeoutMs),
+      "GATEWAY_DISCOVERY_TIMEOUT",
+      1,
+      600_000,
     ),
   };
 }
