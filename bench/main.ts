@@ -2,12 +2,14 @@
  * `deno task bench [suite…]`: runs the benchmark suites (all by default) and prints each figure
  * beside its same-run baseline and target. Exits 1 if a target was missed.
  */
+import { collectionsBench } from "./collections.ts";
 import { coreBench } from "./core.ts";
 import { httpBench } from "./http.ts";
 import { loadBench } from "./load.ts";
 
 const SUITES: Record<string, () => Promise<boolean>> = {
   core: coreBench,
+  collections: collectionsBench,
   http: httpBench,
   load: loadBench,
 };

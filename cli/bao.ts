@@ -16,6 +16,8 @@ import { BaoError } from "../src/bao/errors.ts";
 import { type MemOutboard, OutboardBuilder } from "../src/bao/outboard.ts";
 import { InvalidTreeError, IROH_K, MAX_K } from "../src/bao/tree.ts";
 import { ChunkRanges, InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
+import { InvalidCollectionError } from "../src/collection/collection.ts";
+import { directoryCollection } from "../src/collection/directory.ts";
 import { BatchWriter, openInput, openOutput, readAt, readPieces, writeAll } from "./io.ts";
 
 const USAGE = `usage: deno task bao <command> ...
@@ -32,6 +34,10 @@ const USAGE = `usage: deno task bao <command> ...
   decode HASH IN OUT [--k N] [--ranges a..b,c..]
                                     verify an encoding and write only verified bytes; with
                                     --ranges and a file OUT, bytes land at their offsets
+  collection DIR                    print the hash of the collection DIR makes: its regular
+                                    files named as sendme names them (DIR's own name first,
+                                    then the path inside it), the hash POST /collections gives
+                                    for the same files
 
   FILE, IN, OUT may be - for stdin/stdout. --k is the chunk group log: 0 = bao, 4 = iroh
   (default). HASH is 64 hex or 52 base32 characters.`;
@@ -226,12 +232,18 @@ async function decodeCommand(args: Args): Promise<void> {
   }
 }
 
+async function collectionCommand(args: Args): Promise<void> {
+  const [dir] = expectPositional(args, ["DIR"]);
+  console.log(toHex((await directoryCollection(dir)).hash));
+}
+
 const COMMANDS: Record<string, (args: Args) => Promise<void>> = {
   hash: hashCommand,
   outboard: outboardCommand,
   encode: encodeCommand,
   slice: sliceCommand,
   decode: decodeCommand,
+  collection: collectionCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -259,7 +271,10 @@ async function main(argv: string[]): Promise<number> {
       console.error(`bao ${name}: verification failed: ${e.message}`);
       return 1;
     }
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
+    if (
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
+      e instanceof InvalidCollectionError
+    ) {
       console.error(`bao ${name}: ${e.message}`);
       return 1;
     }

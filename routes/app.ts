@@ -8,7 +8,9 @@ import type { Metrics } from "../src/metrics.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
 import { adminRoutes } from "./admin.ts";
 import { blobRoutes } from "./blobs.ts";
+import { collectionRoutes } from "./collections.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { getRoutes } from "./get.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { limitInFlight, observe, readCors } from "./middleware.ts";
@@ -31,6 +33,11 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", metricsRoutes(metrics));
   app.use("*", limitInFlight(config.maxInFlight, metrics));
   app.route("/", blobRoutes({ store, metrics, token: config.token, maxUpload: config.maxUpload }));
+  app.route(
+    "/",
+    collectionRoutes({ store, metrics, token: config.token, maxUpload: config.maxUpload }),
+  );
+  app.route("/", getRoutes({ store, metrics }));
   app.route("/", adminRoutes(store, config.token));
   app.notFound(() => {
     throw new HttpError(404, "not found", "no such route");

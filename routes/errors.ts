@@ -10,6 +10,17 @@ import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
 import { InvalidMediaTypeError, InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
+import { ArchiveError } from "../src/collection/archive_entry.ts";
+import { InvalidCollectionError } from "../src/collection/collection.ts";
+import { InvalidHashSeqError } from "../src/collection/hash_seq.ts";
+import { TooManyFilesError, UnsupportedArchiveTypeError } from "../src/collection/import.ts";
+import { CollectionTooLargeError } from "../src/collection/stored.ts";
+import { DecodeError } from "../src/protocol/decode_error.ts";
+import { RequestTooLargeError, UnsupportedRequestError } from "../src/protocol/request.ts";
+import {
+  BlobNotFoundError as ProvideNotFoundError,
+  BlobUnavailableError,
+} from "../src/protocol/response_writer.ts";
 
 /** An error raised at the route edge with its status and headers already decided. */
 export class HttpError extends Error {
@@ -32,11 +43,46 @@ export function classify(e: unknown): HttpError {
   if (e instanceof InvalidQueryError) return new HttpError(400, "invalid parameter", e.message);
   if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
+  const mapped = collectionError(e) ?? protocolError(e);
+  if (mapped !== undefined) return mapped;
   if (e instanceof BaoError) {
     // Stored bytes that do not verify: the store is corrupted, and nothing of it was sent.
     return new HttpError(500, "stored data failed verification", e.message);
   }
   return new HttpError(500, "internal error", e instanceof Error ? e.message : String(e));
+}
+
+/** Uploads of collections, and blobs read as collections. */
+function collectionError(e: unknown): HttpError | undefined {
+  if (e instanceof ArchiveError) return new HttpError(400, "malformed upload", e.message);
+  if (e instanceof UnsupportedArchiveTypeError) {
+    return new HttpError(415, "unsupported media type", e.message);
+  }
+  if (e instanceof TooManyFilesError) return new HttpError(413, "payload too large", e.message);
+  if (e instanceof InvalidCollectionError || e instanceof InvalidHashSeqError) {
+    return new HttpError(400, "invalid collection", e.message);
+  }
+  if (e instanceof CollectionTooLargeError) {
+    return new HttpError(400, "collection too large", e.message);
+  }
+  return undefined;
+}
+
+/** iroh-blobs requests (`/get`), and a response that fails before its first byte. */
+function protocolError(e: unknown): HttpError | undefined {
+  if (e instanceof RequestTooLargeError) return new HttpError(413, "payload too large", e.message);
+  if (e instanceof UnsupportedRequestError) {
+    return new HttpError(400, "unsupported request", e.message);
+  }
+  if (e instanceof DecodeError) return new HttpError(400, "malformed request", e.message);
+  if (e instanceof ProvideNotFoundError) return new HttpError(404, "not found", e.message);
+  if (e instanceof BlobUnavailableError && e.cause instanceof InvalidHashSeqError) {
+    return new HttpError(400, "not a hash seq", e.message);
+  }
+  if (e instanceof BlobUnavailableError && e.cause instanceof BaoError) {
+    return new HttpError(500, "stored data failed verification", e.message);
+  }
+  return undefined;
 }
 
 /** The JSON error response for `e`, counting verification failures of stored data. */

@@ -1,0 +1,81 @@
+/**
+ * `/collections`: upload a directory as a collection (POST), list one (GET, JSON or HTML), and
+ * serve its entries by name with every `/blobs/:hash` semantic. Thin: the formats, the import
+ * and the listing live in `src/collection/`.
+ */
+import { Hono } from "hono";
+import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
+import { blobResponse } from "../src/http/blob_response.ts";
+import type { Collection } from "../src/collection/collection.ts";
+import { archiveEntries, importCollection } from "../src/collection/import.ts";
+import { collectionListing } from "../src/collection/listing.ts";
+import { LISTING_CSP, listingHtml, prefersHtml } from "../src/collection/listing_html.ts";
+import { loadCollection } from "../src/collection/stored.ts";
+import type { Metrics } from "../src/metrics.ts";
+import type { BlobStore } from "../src/store/blob_store.ts";
+import { corruptionCounter, servableBlob } from "./blobs.ts";
+import { HttpError } from "./errors.ts";
+import { requireWriter } from "./middleware.ts";
+
+export interface CollectionRouteDeps {
+  store: BlobStore;
+  metrics: Metrics;
+  token: string | undefined;
+  maxUpload: number;
+}
+
+/** A listing may change while children arrive, so it is cached for an hour, not for ever. */
+const LISTING_CACHE_CONTROL = "public, max-age=3600";
+
+export function collectionRoutes(deps: CollectionRouteDeps): Hono {
+  const { store, metrics } = deps;
+  const app = new Hono();
+
+  const stored = async (hash: Hash): Promise<Collection> => {
+    const collection = await loadCollection(store, hash);
+    if (collection === undefined) {
+      throw new HttpError(404, "not found", `collection ${toHex(hash)} is not here`);
+    }
+    return collection;
+  };
+
+  app.post("/collections", requireWriter(deps.token), async (c) => {
+    const declared = c.req.header("Content-Length");
+    if (declared !== undefined && Number(declared) > deps.maxUpload) {
+      throw new HttpError(413, "payload too large", `the limit is ${deps.maxUpload} bytes`);
+    }
+    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const entries = archiveEntries(c.req.header("Content-Type") ?? null, body, deps.maxUpload);
+    const result = await importCollection(store, entries);
+    metrics.bytesIn.add(result.bytes);
+    const hex = toHex(result.collection.hash);
+    c.header("Location", `/collections/${hex}`);
+    const listed = result.entries.map((e) => ({ name: e.name, hash: toHex(e.hash), size: e.size }));
+    return c.json({ hash: hex, entries: listed }, result.created ? 201 : 200);
+  });
+
+  app.get("/collections/:hash", async (c) => {
+    const collection = await stored(parseHash(c.req.param("hash")));
+    const listing = await collectionListing(collection, (h) => store.stat(h));
+    c.header("Vary", "Accept");
+    c.header("Cache-Control", LISTING_CACHE_CONTROL);
+    c.header("X-Content-Type-Options", "nosniff");
+    if (!prefersHtml(c.req.header("Accept") ?? null)) return c.json(listing);
+    c.header("Content-Security-Policy", LISTING_CSP);
+    return c.html(listingHtml(listing));
+  });
+
+  // HEAD reaches this handler too (Hono routes it as GET); blobResponse reads nothing for it.
+  app.get("/collections/:hash/:name{.+}", async (c) => {
+    const collection = await stored(parseHash(c.req.param("hash")));
+    const name = c.req.param("name");
+    const entry = collection.find(name);
+    if (entry === undefined) {
+      throw new HttpError(404, "not found", `collection has no entry ${JSON.stringify(name)}`);
+    }
+    const blob = await servableBlob(store, entry.hash, entry.name);
+    return await blobResponse(c.req.raw, blob, { onCorruption: corruptionCounter(metrics) });
+  });
+
+  return app;
+}
