@@ -148,7 +148,12 @@ Deno.test("collections: JSON and HTML listings", async () => {
     assert(html.includes(`href="${body.hash}/site/100%25.txt"`));
     assert(html.includes(">98 KiB<"), "sizes in units");
     assert(html.includes(`title="${total} bytes"`), "total");
-    for (const accept of ["*/*", "application/json, text/html", "text/html;q=0"]) {
+    for (const accept of ["text/html", "text/*", "text/html;q=0.5, application/json;q=0.4"]) {
+      const res = await fetch(url, { headers: { Accept: accept } });
+      assert(res.headers.get("Content-Type")!.startsWith("text/html"), accept);
+      await res.body?.cancel();
+    }
+    for (const accept of ["*/*", "application/json, text/html", "text/html;q=0", "image/png"]) {
       const res = await fetch(url, { headers: { Accept: accept } });
       assertEquals(res.headers.get("Content-Type"), "application/json", accept);
       await res.body?.cancel();

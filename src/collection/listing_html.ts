@@ -49,7 +49,7 @@ export function prefersHtml(accept: string | null): boolean {
     for (const item of accept.split(",")) {
       const [range, ...params] = item.split(";").map((s) => s.trim().toLowerCase());
       const specificity = range === type ? 3 : range === `${major}/*` ? 2 : range === "*/*" ? 1 : 0;
-      if (specificity <= best) continue;
+      if (specificity === 0 || specificity <= best) continue;
       const qParam = params.find((p) => p.startsWith("q="));
       const value = qParam === undefined ? 1 : Number(qParam.slice(2));
       best = specificity;
