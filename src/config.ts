@@ -36,6 +36,14 @@ export interface Config {
   peerTimeoutMs: number;
   /** How long peers' discovery answers are waited for. */
   discoveryTimeoutMs: number;
+  /**
+   * `GATEWAY_SECRET_KEY`: 32 bytes (64 hex characters) from which the key sealing Willow secret
+   * keys at rest is derived. Without it the gateway serves and ingests Willow data but refuses to
+   * create namespaces or sign writes (it will not keep secrets in the clear). Keep it apart from
+   * the KV and its backups: whoever holds both can sign as the gateway, and whoever loses it
+   * loses the secrets.
+   */
+  secretKey: Uint8Array | undefined;
 }
 
 const UNITS: Record<string, number> = {
@@ -78,6 +86,16 @@ function url(text: string, name: string): string {
   } catch {
     throw new ConfigError(`${name} must list http(s) URLs, got "${text}"`);
   }
+}
+
+function secretKey(text: string | undefined): Uint8Array | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new ConfigError(
+      "GATEWAY_SECRET_KEY must be 64 hex characters (32 random bytes, e.g. `openssl rand -hex 32`)",
+    );
+  }
+  return Uint8Array.from(text.match(/../g)!, (b) => parseInt(b, 16));
 }
 
 /** Documented defaults. */
@@ -147,5 +165,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       1,
       600_000,
     ),
+    secretKey: secretKey(get("GATEWAY_SECRET_KEY")),
   };
 }
