@@ -18,6 +18,7 @@ import {
 } from "../src/protocol/request.ts";
 import { ProvideError, writeResponse } from "../src/protocol/response_writer.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { storeProvider } from "../src/store/blob_provider.ts";
 import { HttpError } from "./errors.ts";
 
 export interface GetRouteDeps {
@@ -32,6 +33,7 @@ const IMMUTABLE = "public, max-age=31536000, immutable, no-transform";
 
 export function getRoutes(deps: GetRouteDeps): Hono {
   const { store, metrics } = deps;
+  const provider = storeProvider(store);
   const app = new Hono();
 
   /**
@@ -43,7 +45,7 @@ export function getRoutes(deps: GetRouteDeps): Hono {
     let failure: unknown;
     const pieces = async function* (): AsyncGenerator<Uint8Array> {
       try {
-        yield* writeResponse(store, request);
+        yield* writeResponse(provider, request);
       } catch (e) {
         if (e instanceof ProvideError && e.cause instanceof BaoError) {
           metrics.verificationFailures.add(1, { source: "store" });

@@ -20,17 +20,24 @@ import { HashSeqSource } from "../collection/hash_seq_source.ts";
 import { InvalidHashSeqError } from "../collection/hash_seq.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import type { Request } from "./request.ts";
-import { requestedBlobs } from "./requested_blobs.ts";
+import { type RequestedBlob, requestedBlobs } from "./requested_blobs.ts";
 
 /** Where a provider finds blobs: the store implements this. */
 export interface BlobProvider {
   /**
    * The outboard and data of `hash` (k = 4), or `undefined` if there is no such blob here. A
    * partial blob may be returned: asking for data it lacks fails verification, and the response
-   * stops there.
+   * stops there. `ranges`, when given, are the chunks the response will read: a provider may
+   * start reading them now, since blobs are opened ahead of the one being sent.
    */
-  open(hash: Hash): Promise<BaoSource | undefined>;
+  open(hash: Hash, ranges?: ChunkRanges): Promise<BaoSource | undefined>;
 }
+
+/**
+ * Blobs opened ahead of the one being sent, so that a provider's lookups and first reads for the
+ * next ones overlap the sending (a collection of small files is mostly lookups).
+ */
+const OPEN_AHEAD = 16;
 
 /** The response cannot go on: blob `index` (`hash`) is missing or cannot be served. */
 export class ProvideError extends Error {
@@ -71,26 +78,62 @@ export async function* writeResponse(
   provider: BlobProvider,
   request: Request,
 ): AsyncGenerator<Uint8Array> {
-  let rootSource: BaoSource | undefined;
+  let rootOpen: Promise<BaoSource> | undefined;
   let hashSeq: HashSeqSource | undefined;
   const child = async (root: Hash, position: number) => {
     try {
-      hashSeq ??= new HashSeqSource(rootSource ?? await open(provider, 0, root));
+      hashSeq ??= new HashSeqSource(await (rootOpen ??= open(provider, 0, root)));
       return await hashSeq.get(position);
     } catch (e) {
       throw unavailable(e, 0, root);
     }
   };
-  for await (const { index, hash, ranges } of requestedBlobs(request, child)) {
-    const source = await open(provider, index, hash);
-    if (request.type === "get" && index === 0) rootSource = source;
-    yield* sendBlob(source, index, hash, ranges);
+  /** Each requested blob with its source being opened; a Get's blob 0 is the hash seq. */
+  async function* opening(): AsyncGenerator<{ blob: RequestedBlob; source: Promise<BaoSource> }> {
+    for await (const blob of requestedBlobs(request, child)) {
+      const source = open(provider, blob.index, blob.hash, blob.ranges);
+      // Awaited in order below; a failure must not surface earlier, nor go unhandled.
+      source.catch(() => {});
+      if (request.type === "get" && blob.index === 0) rootOpen = source;
+      yield { blob, source };
+    }
+  }
+  for await (const { blob, source } of ahead(opening(), OPEN_AHEAD)) {
+    yield* sendBlob(await source, blob.index, blob.hash, blob.ranges);
+  }
+}
+
+/**
+ * The items of `source`, with up to `depth` more requested ahead of the one being consumed.
+ * Results and failures come out in order: a failure ahead waits for its turn.
+ */
+async function* ahead<T>(source: AsyncGenerator<T>, depth: number): AsyncGenerator<T> {
+  const queue: Promise<IteratorResult<T>>[] = [];
+  try {
+    while (true) {
+      while (queue.length < depth) {
+        const next = source.next();
+        next.catch(() => {});
+        queue.push(next);
+      }
+      const r = await queue.shift()!;
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // Ends the source after the requests already queued; nothing waits for that.
+    source.return(undefined).catch(() => {});
   }
 }
 
 /** The checked source of blob `index`; throws `ProvideError` if it is missing or not this blob. */
-async function open(provider: BlobProvider, index: number, hash: Hash): Promise<BaoSource> {
-  const source = await provider.open(hash);
+async function open(
+  provider: BlobProvider,
+  index: number,
+  hash: Hash,
+  ranges?: ChunkRanges,
+): Promise<BaoSource> {
+  const source = await provider.open(hash, ranges);
   if (source === undefined) throw new BlobNotFoundError(index, hash);
   if (!bytesEqual(source.root, hash) || source.tree.k !== IROH_K) {
     throw new BlobUnavailableError(
