@@ -38,8 +38,9 @@ export function getRoutes(deps: GetRouteDeps): Hono {
 
   /**
    * The response body, its first chunk produced: a failure before then is an error status.
-   * After it, the bytes verified before the failure are still sent (a peer keeps them, as with
-   * iroh's reset stream), and then the stream is cut, never closed as if complete.
+   * After it, the bytes verified before the failure are passed on (a peer can keep them, as
+   * with iroh's reset stream; the connection may still lose the last of them), and then the
+   * stream is cut, never closed as if complete.
    */
   const respond = async (request: Request, headers: Record<string, string>) => {
     let failure: unknown;
