@@ -174,6 +174,24 @@ export async function sign(secretKey: Uint8Array, message: Uint8Array): Promise<
   return await noble.signAsync(message, secretKey) as Signature;
 }
 
+const verifyingKeys = new Map<string, Promise<CryptoKey>>();
+const VERIFYING_KEY_LIMIT = 4096;
+
+/**
+ * The imported WebCrypto key of `publicKey`, cached: importing costs about a third of a
+ * verification, and a store verifies many entries by the same few receivers.
+ */
+function verifyingKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const hex = toHex(publicKey);
+  let key = verifyingKeys.get(hex);
+  if (key === undefined) {
+    if (verifyingKeys.size >= VERIFYING_KEY_LIMIT) verifyingKeys.clear();
+    key = crypto.subtle.importKey("raw", owned(publicKey.slice()), "Ed25519", false, ["verify"]);
+    verifyingKeys.set(hex, key);
+  }
+  return key;
+}
+
 /** Strict Ed25519 verification (see the module comment for exactly what is rejected). */
 export async function verify(
   publicKey: Uint8Array,
@@ -187,9 +205,7 @@ export async function verify(
   if (littleEndian(signature.subarray(32)) >= L) return false;
   if (!isStrictPoint(publicKey) || !isStrictPoint(r)) return false;
   if (await ed25519Backend() === "webcrypto") {
-    const key = await crypto.subtle.importKey("raw", owned(publicKey), "Ed25519", false, [
-      "verify",
-    ]);
+    const key = await verifyingKey(publicKey);
     return await crypto.subtle.verify("Ed25519", key, owned(signature), owned(message));
   }
   if (!await noble.verifyAsync(signature, message, publicKey, { zip215: false })) return false;

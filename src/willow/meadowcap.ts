@@ -211,16 +211,29 @@ export async function authorise(
   return { capability, signature };
 }
 
+/** Options of `isAuthorisedWrite` for callers that check many writes. */
+export interface WriteCheckOptions {
+  /** `encode_entry(entry)`, when the caller has it already. */
+  readonly encodedEntry?: Uint8Array;
+  /** Decides the capability's validity (default `isValidCapability`): where a cache goes. */
+  readonly isValid?: (cap: McCapability) => Promise<boolean>;
+}
+
 /**
  * `meadowcap_is_authorised_write`, plus the namespace check the spec leaves out: the capability
  * is valid, grants write access to the entry's namespace and an area including the entry, and its
  * receiver signed `encode_entry(entry)`.
  */
-export async function isAuthorisedWrite(entry: Entry, token: AuthorisationToken): Promise<boolean> {
+export async function isAuthorisedWrite(
+  entry: Entry,
+  token: AuthorisationToken,
+  options: WriteCheckOptions = {},
+): Promise<boolean> {
   const cap = token.capability;
+  const message = options.encodedEntry ?? encode((w) => writeEntry(w, entry));
   return cap.accessMode === "write" &&
     bytesEqual(cap.namespaceKey, entry.namespaceId) &&
     areaIncludesEntry(grantedArea(cap), entry) &&
-    await verify(receiver(cap), token.signature, encode((w) => writeEntry(w, entry))) &&
-    await isValidCapability(cap);
+    await verify(receiver(cap), token.signature, message) &&
+    await (options.isValid ?? isValidCapability)(cap);
 }

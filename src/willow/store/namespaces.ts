@@ -1,0 +1,264 @@
+/**
+ * The namespaces this gateway hosts, over the four stores the seeds name: entries
+ * (`EntryStore`), secrets (`SecretStore`), capabilities (`CapabilityStore`) and payloads (the
+ * blob store). Creating a namespace, delegating, writing with the gateway's own capabilities,
+ * ingesting what others signed, and checking read proofs all happen here; the HTTP routes only
+ * translate.
+ *
+ * A namespace created here gets a fresh namespace key pair and a fresh user key pair (the
+ * gateway's identity in that namespace), and full read and write capabilities for that user:
+ * owned capabilities for the whole namespace, or, in a communal namespace, communal ones for the
+ * user's own subspace (communal namespaces have no owner; the gateway writes to its subspace
+ * only).
+ *
+ * @module
+ */
+
+import { bytesEqual, type Hash, toHex } from "../../blake3/hash.ts";
+import type { BlobStore } from "../../store/blob_store.ts";
+import { type Area, areaIncludesArea, areaIncludesEntry } from "../area.ts";
+import { encode } from "../codec.ts";
+import { type Entry, makeEntry } from "../entry.ts";
+import { writeEntry } from "../entry_encoding.ts";
+import {
+  generateKeyPair,
+  generateNamespaceKeyPair,
+  type NamespaceId,
+  sign,
+  type Signature,
+  type SubspaceId,
+  type UserPublicKey,
+} from "../keys.ts";
+import {
+  type AccessMode,
+  communalCapability,
+  delegate,
+  type McCapability,
+  ownedCapability,
+} from "../meadowcap.ts";
+import type { Path } from "../path.ts";
+import { type ReadProof, readProofFailure, type ReadRequest } from "../read_proof.ts";
+import { now } from "../time.ts";
+import { WriteVerifier } from "../write_verifier.ts";
+import { CapabilityStore } from "./capability_store.ts";
+import { EntryStore, type IngestOutcome } from "./entry_store.ts";
+import {
+  NoCapabilityError,
+  NotAuthorisedError,
+  PayloadMismatchError,
+  UnknownNamespaceError,
+} from "./errors.ts";
+import { keys, type NamespaceRecord } from "./layout.ts";
+import { SecretStore } from "./secret_store.ts";
+
+export interface HostedNamespacesOptions {
+  /** The 32 bytes of `GATEWAY_SECRET_KEY`; without them no namespace can be created or written. */
+  readonly gatewaySecret?: Uint8Array;
+  /** See `EntryStoreOptions`. */
+  readonly staleMs?: number;
+}
+
+export interface CreatedNamespace {
+  readonly namespace: NamespaceId;
+  readonly user: UserPublicKey;
+  readonly record: NamespaceRecord;
+}
+
+export interface WriteResult {
+  readonly entry: Entry;
+  readonly outcome: IngestOutcome;
+}
+
+/** A payload to store with an entry: its bytes, and the most of them to accept. */
+export interface PayloadInput {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly maxSize: number;
+}
+
+export class HostedNamespaces {
+  readonly #kv: Deno.Kv;
+  readonly #blobs: BlobStore;
+  readonly entries: EntryStore;
+  readonly secrets: SecretStore;
+  readonly capabilities: CapabilityStore;
+  readonly verifier = new WriteVerifier();
+
+  constructor(kv: Deno.Kv, blobs: BlobStore, options: HostedNamespacesOptions = {}) {
+    this.#kv = kv;
+    this.#blobs = blobs;
+    this.entries = new EntryStore(kv, blobs, { staleMs: options.staleMs });
+    this.secrets = new SecretStore(kv, options.gatewaySecret);
+    this.capabilities = new CapabilityStore(kv);
+  }
+
+  /** Creates a namespace with fresh keys and the gateway's full capabilities. */
+  async create(kind: "owned" | "communal", isPublic: boolean): Promise<CreatedNamespace> {
+    const namespace = await generateNamespaceKeyPair(kind);
+    const user = await generateKeyPair();
+    // Secrets first: without a configured key this fails before anything is stored.
+    await this.secrets.put("namespace", namespace);
+    await this.secrets.put("user", user);
+    for (const mode of ["read", "write"] as const) {
+      await this.capabilities.add(
+        kind === "owned"
+          ? await ownedCapability(namespace, user.publicKey, mode)
+          : communalCapability(namespace.publicKey, user.publicKey, mode),
+      );
+    }
+    const record: NamespaceRecord = {
+      kind,
+      public: isPublic,
+      user: user.publicKey,
+      createdAt: Date.now(),
+    };
+    await this.#kv.set(keys.namespace(namespace.publicKey), record);
+    return { namespace: namespace.publicKey, user: user.publicKey, record };
+  }
+
+  /** The record of a hosted namespace; `UnknownNamespaceError` if it is not hosted here. */
+  async get(namespace: NamespaceId): Promise<NamespaceRecord> {
+    const record = (await this.#kv.get<NamespaceRecord>(keys.namespace(namespace))).value;
+    if (record === null) {
+      throw new UnknownNamespaceError(`namespace ${toHex(namespace)} is not hosted here`);
+    }
+    return record;
+  }
+
+  /** The gateway user's secret key in `record`'s namespace. */
+  async #userSecret(record: NamespaceRecord): Promise<Uint8Array> {
+    const secret = await this.secrets.get("user", record.user);
+    if (secret === undefined) throw new NoCapabilityError("the gateway's user key is not stored");
+    return secret;
+  }
+
+  /**
+   * Delegates a `mode` capability for `area` to `to`, from the widest capability the gateway
+   * holds that covers the area; stores and returns it.
+   */
+  async delegate(
+    namespace: NamespaceId,
+    mode: AccessMode,
+    area: Area,
+    to: UserPublicKey,
+  ): Promise<McCapability> {
+    const record = await this.get(namespace);
+    const held = await this.capabilities.select(
+      namespace,
+      record.user as UserPublicKey,
+      mode,
+      (granted) => areaIncludesArea(granted, area),
+    );
+    if (held === undefined) {
+      throw new NoCapabilityError(`the gateway holds no ${mode} capability for that area`);
+    }
+    const cap = await delegate(held, await this.#userSecret(record), area, to);
+    await this.capabilities.add(cap);
+    return cap;
+  }
+
+  /**
+   * Writes `payload` at `path` of `subspace`, signed with the gateway's widest write capability
+   * that covers it. The timestamp is now, or just after the newest entry at a prefix of the path
+   * if that is later (a clock behind a peer's must not make the write obsolete on arrival).
+   */
+  async write(
+    namespace: NamespaceId,
+    subspace: SubspaceId,
+    path: Path,
+    payload: PayloadInput,
+  ): Promise<WriteResult> {
+    const record = await this.get(namespace);
+    const secret = await this.#userSecret(record);
+    return await this.#withPayload(payload, async (blob) => {
+      const latest = await this.entries.latestTimestamp(namespace, subspace, path);
+      const t = now();
+      const entry = makeEntry({
+        namespaceId: namespace,
+        subspaceId: subspace,
+        path,
+        timestamp: latest !== undefined && latest >= t ? latest + 1n : t,
+        payloadLength: BigInt(blob.size),
+        payloadDigest: blob.hash,
+      });
+      const cap = await this.capabilities.select(
+        namespace,
+        record.user as UserPublicKey,
+        "write",
+        (granted) => areaIncludesEntry(granted, entry),
+      );
+      if (cap === undefined) {
+        throw new NoCapabilityError(
+          "the gateway holds no write capability for that subspace and path",
+        );
+      }
+      const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
+      const outcome = await this.ingest(namespace, entry, cap, signature);
+      return { entry, outcome };
+    });
+  }
+
+  /**
+   * Ingests an entry signed elsewhere, with its payload if one is given (which must be the one
+   * the entry names). `NotAuthorisedError` unless the token authorises the entry.
+   */
+  async ingest(
+    namespace: NamespaceId,
+    entry: Entry,
+    capability: McCapability,
+    signature: Signature,
+    payload?: PayloadInput,
+  ): Promise<IngestOutcome> {
+    await this.get(namespace);
+    if (!bytesEqual(entry.namespaceId, namespace)) {
+      throw new NotAuthorisedError("the entry belongs to another namespace");
+    }
+    const authorised = await this.verifier.authorise(entry, capability, signature);
+    if (authorised === undefined) {
+      throw new NotAuthorisedError("the capability and signature do not authorise this entry");
+    }
+    if (payload === undefined) return await this.entries.ingest(authorised);
+    const maxSize = Math.min(payload.maxSize, Number(entry.payloadLength));
+    return await this.#withPayload({ ...payload, maxSize }, async (blob) => {
+      if (
+        !bytesEqual(blob.hash, entry.payloadDigest) || BigInt(blob.size) !== entry.payloadLength
+      ) {
+        throw new PayloadMismatchError("the payload is not the one the entry names");
+      }
+      return await this.entries.ingest(authorised);
+    });
+  }
+
+  /**
+   * Imports a payload under a lease (so it is not collected before an entry pins it), runs
+   * `use`, and releases the lease.
+   */
+  async #withPayload<T>(
+    payload: PayloadInput,
+    use: (blob: { hash: Hash; size: number }) => Promise<T>,
+  ): Promise<T> {
+    const lease = await this.#blobs.lease();
+    try {
+      const blob = await this.#blobs.import(payload.body, {
+        maxSize: payload.maxSize,
+        pin: lease.holder,
+      });
+      return await use(blob);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * Checks that `request` may read: the namespace is public, or `proof` proves a read
+   * capability granting the area read. `NotAuthorisedError` otherwise.
+   */
+  async authoriseRead(request: ReadRequest, proof: ReadProof | undefined): Promise<void> {
+    const record = await this.get(request.namespace);
+    if (record.public) return;
+    if (proof === undefined) {
+      throw new NotAuthorisedError("this namespace is not public: send a read proof");
+    }
+    const failure = await readProofFailure(proof, request);
+    if (failure !== undefined) throw new NotAuthorisedError(failure);
+  }
+}
