@@ -6,8 +6,13 @@ import { Hono } from "hono";
 import type { Config } from "../src/config.ts";
 import type { Metrics } from "../src/metrics.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { BlobAccess } from "../src/peers/blob_access.ts";
+import { BlobFetcher } from "../src/peers/fetcher.ts";
+import { PeerSet } from "../src/peers/peer.ts";
 import { adminRoutes } from "./admin.ts";
 import { blobRoutes } from "./blobs.ts";
+import { discoveryRoutes } from "./discovery.ts";
+import { peerRoutes } from "./peers.ts";
 import { collectionRoutes } from "./collections.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { getRoutes } from "./get.ts";
@@ -25,6 +30,12 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Hono {
   const { config, store, metrics } = deps;
+  const peers = new PeerSet(config.peers);
+  const fetcher = config.peers.length === 0 ? undefined : new BlobFetcher(store, peers, metrics, {
+    discoveryMs: config.discoveryTimeoutMs,
+    timeouts: { firstByteMs: config.peerTimeoutMs, stallMs: 2 * config.peerTimeoutMs },
+  });
+  const blobs = new BlobAccess(store, fetcher);
   const app = new Hono();
   app.use("*", observe(metrics, deps.log));
   app.use("*", readCors());
@@ -32,13 +43,19 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", healthRoutes());
   app.route("/", metricsRoutes(metrics));
   app.use("*", limitInFlight(config.maxInFlight, metrics));
-  app.route("/", blobRoutes({ store, metrics, token: config.token, maxUpload: config.maxUpload }));
   app.route(
     "/",
-    collectionRoutes({ store, metrics, token: config.token, maxUpload: config.maxUpload }),
+    blobRoutes({ store, blobs, metrics, token: config.token, maxUpload: config.maxUpload }),
+  );
+  app.route("/", discoveryRoutes(store));
+  app.route("/", peerRoutes(peers));
+  app.route(
+    "/",
+    collectionRoutes({ store, blobs, metrics, token: config.token, maxUpload: config.maxUpload }),
   );
   app.route("/", getRoutes({ store, metrics }));
   app.route("/", adminRoutes(store, config.token));
+
   app.notFound(() => {
     throw new HttpError(404, "not found", "no such route");
   });

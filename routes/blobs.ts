@@ -6,42 +6,34 @@ import { Hono } from "hono";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
 import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import { BlobAccess } from "../src/peers/blob_access.ts";
 import { verifiedBody } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { type BlobStore, USER_PIN } from "../src/store/blob_store.ts";
-import type { KvBlobSource } from "../src/store/kv_source.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
 
 export interface BlobRouteDeps {
   store: BlobStore;
+  /** Where blobs are read from: the store, and peers when configured. */
+  blobs: BlobAccess;
   metrics: Metrics;
   token: string | undefined;
   maxUpload: number;
 }
 
-/** A stored blob as the responder sees it, or a 404. */
+/** A blob stored here, ready to serve (404 when it is not here); never asks peers. */
 export async function servableBlob(
   store: BlobStore,
   hash: Hash,
   name?: string,
 ): Promise<ServableBlob> {
-  const meta = await store.stat(hash);
-  if (meta === undefined) throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here`);
-  return {
-    hash,
-    size: meta.size,
-    sniffedType: meta.sniffedType,
-    name,
-    async open(end: number): Promise<KvBlobSource> {
-      const source = await store.open(hash);
-      if (source === undefined) {
-        throw new HttpError(404, "not found", `blob ${toHex(hash)} was removed`);
-      }
-      source.setReadWindow(end);
-      return source;
-    },
-  };
+  return await new BlobAccess(store).servable(hash, { name });
+}
+
+/** Whether the request forbids fetching from elsewhere (RFC 9111 §5.2.1.7). */
+export function onlyIfCached(request: Request): boolean {
+  return /(^|,)\s*only-if-cached\s*(,|$)/i.test(request.headers.get("Cache-Control") ?? "");
 }
 
 /** Reports verification failures of stored data found after a response started. */
@@ -68,7 +60,9 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
 
   // HEAD reaches this handler too (Hono routes it as GET); blobResponse reads nothing for it.
   app.get("/blobs/:hash", async (c) => {
-    const blob = await servableBlob(store, parseHash(c.req.param("hash")));
+    const blob = await deps.blobs.servable(parseHash(c.req.param("hash")), {
+      onlyIfCached: onlyIfCached(c.req.raw),
+    });
     return await blobResponse(c.req.raw, blob, { onCorruption: corruptionCounter(metrics) });
   });
 

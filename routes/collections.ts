@@ -12,13 +12,16 @@ import { collectionListing } from "../src/collection/listing.ts";
 import { LISTING_CSP, listingHtml, prefersHtml } from "../src/collection/listing_html.ts";
 import { loadCollection } from "../src/collection/stored.ts";
 import type { Metrics } from "../src/metrics.ts";
+import type { BlobAccess } from "../src/peers/blob_access.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
-import { corruptionCounter, servableBlob } from "./blobs.ts";
+import { corruptionCounter, onlyIfCached } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
 
 export interface CollectionRouteDeps {
   store: BlobStore;
+  /** Reads: the store, and peers when configured (a collection can live only on a peer). */
+  blobs: BlobAccess;
   metrics: Metrics;
   token: string | undefined;
   maxUpload: number;
@@ -32,7 +35,7 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
   const app = new Hono();
 
   const stored = async (hash: Hash): Promise<Collection> => {
-    const collection = await loadCollection(store, hash);
+    const collection = await loadCollection(deps.blobs, hash);
     if (collection === undefined) {
       throw new HttpError(404, "not found", `collection ${toHex(hash)} is not here`);
     }
@@ -73,7 +76,10 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
     if (entry === undefined) {
       throw new HttpError(404, "not found", `collection has no entry ${JSON.stringify(name)}`);
     }
-    const blob = await servableBlob(store, entry.hash, entry.name);
+    const blob = await deps.blobs.servable(entry.hash, {
+      name: entry.name,
+      onlyIfCached: onlyIfCached(c.req.raw),
+    });
     return await blobResponse(c.req.raw, blob, { onCorruption: corruptionCounter(metrics) });
   });
 

@@ -10,6 +10,22 @@ import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
 import { InvalidMediaTypeError, InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
+import { InvalidWillowValueError, WillowDecodeError } from "../src/willow/errors.ts";
+import {
+  NoCapabilityError,
+  NotAuthorisedError,
+  PayloadMismatchError,
+  SecretsUnavailableError,
+  StoreContentionError,
+  UnknownNamespaceError,
+  UnstorablePathError,
+} from "../src/willow/store/errors.ts";
+import {
+  NotCachedError,
+  NotOnPeersError,
+  PeersFailedError,
+  PeerTimeoutError,
+} from "../src/peers/errors.ts";
 import { ArchiveError } from "../src/collection/archive_entry.ts";
 import { InvalidCollectionError } from "../src/collection/collection.ts";
 import { InvalidHashSeqError } from "../src/collection/hash_seq.ts";
@@ -43,13 +59,26 @@ export function classify(e: unknown): HttpError {
   if (e instanceof InvalidQueryError) return new HttpError(400, "invalid parameter", e.message);
   if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
-  const mapped = collectionError(e) ?? protocolError(e);
+  const mapped = collectionError(e) ?? protocolError(e) ?? peerError(e) ?? willowError(e);
   if (mapped !== undefined) return mapped;
   if (e instanceof BaoError) {
     // Stored bytes that do not verify: the store is corrupted, and nothing of it was sent.
     return new HttpError(500, "stored data failed verification", e.message);
   }
   return new HttpError(500, "internal error", e instanceof Error ? e.message : String(e));
+}
+
+/** Blobs that had to come from peers (GATEWAY.md status codes). */
+function peerError(e: unknown): HttpError | undefined {
+  if (e instanceof NotCachedError) return new HttpError(412, "not cached", e.message);
+  if (e instanceof NotOnPeersError) return new HttpError(404, "not found", e.message);
+  if (e instanceof PeerTimeoutError) {
+    return new HttpError(504, "peer timeout", e.message, { "Retry-After": "5" });
+  }
+  if (e instanceof PeersFailedError) {
+    return new HttpError(502, "peers failed", e.message, { "Retry-After": "5" });
+  }
+  return undefined;
 }
 
 /** Uploads of collections, and blobs read as collections. */
@@ -81,6 +110,27 @@ function protocolError(e: unknown): HttpError | undefined {
   }
   if (e instanceof BlobUnavailableError && e.cause instanceof BaoError) {
     return new HttpError(500, "stored data failed verification", e.message);
+  }
+  return undefined;
+}
+
+/** Willow namespaces, entries, capabilities and read proofs. */
+function willowError(e: unknown): HttpError | undefined {
+  if (e instanceof WillowDecodeError) return new HttpError(400, "malformed willow code", e.message);
+  if (e instanceof InvalidWillowValueError) {
+    return new HttpError(400, "invalid willow value", e.message);
+  }
+  if (e instanceof UnstorablePathError) return new HttpError(400, "path too long", e.message);
+  if (e instanceof PayloadMismatchError) return new HttpError(400, "payload mismatch", e.message);
+  if (e instanceof NotAuthorisedError || e instanceof NoCapabilityError) {
+    return new HttpError(403, "forbidden", e.message);
+  }
+  if (e instanceof UnknownNamespaceError) return new HttpError(404, "not found", e.message);
+  if (e instanceof SecretsUnavailableError) {
+    return new HttpError(503, "secrets unavailable", e.message);
+  }
+  if (e instanceof StoreContentionError) {
+    return new HttpError(503, "busy", e.message, { "Retry-After": "1" });
   }
   return undefined;
 }

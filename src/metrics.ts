@@ -68,6 +68,11 @@ export class Metrics {
     "Verified bytes received from each peer gateway.",
     "counter",
   );
+  readonly peerUnstored = new Metric(
+    "gateway_peer_unstored_bytes_total",
+    "Verified peer bytes served but not kept, because storage was too far behind.",
+    "counter",
+  );
   readonly rejected = new Metric(
     "gateway_requests_rejected_total",
     "Requests turned away with 429 because too many were in flight.",
@@ -84,6 +89,7 @@ export class Metrics {
       this.rejected,
       this.peerFailures,
       this.peerBytes,
+      this.peerUnstored,
     ];
     return all.map((m) => m.render()).join("\n") + "\n";
   }

@@ -21,7 +21,9 @@ async function received(data: Uint8Array, ranges: ChunkRanges) {
     await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges)),
   ]);
   const pairs: VerifiedPair[] = [];
-  const decoder = new BaoDecoder(root, ranges, 4, { onPair: (node, pair) => pairs.push({ node, pair }) });
+  const decoder = new BaoDecoder(root, ranges, 4, {
+    onPair: (node, pair) => pairs.push({ node, pair }),
+  });
   const groups: VerifiedGroup[] = decoder.push(encoded).map((v) => ({
     start: v.offset / 1024,
     data: v.data.slice(),

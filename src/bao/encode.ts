@@ -21,6 +21,11 @@ import { type GroupItem, type ParentItem, walkGroups, walkInGroup } from "./walk
 export interface BaoSource extends Outboard {
   /** Bytes `[start, end)` of the blob (fewer only if storage lost them). */
   readData(start: number, end: number): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Told, before a walk starts, that its reads end at byte `end`: a source that reads ahead
+   * (storage) must not fetch what the walk will never ask for.
+   */
+  setReadWindow?(end: number): void;
 }
 
 /** The 8-byte little-endian size that precedes an encoding. */
@@ -46,6 +51,9 @@ export async function* verifiedSteps(
   query: ChunkRanges,
 ): AsyncGenerator<VerifiedStep> {
   const tree = source.tree;
+  const b = query.boundaries;
+  const end = query.isOpen ? tree.size : b.length === 0 ? 0 : tree.byteRange(0, b[b.length - 1])[1];
+  source.setReadWindow?.(end);
   const expected: Uint8Array[] = [source.root];
   for (const item of walkGroups(tree, query)) {
     if (item.type === "parent") {

@@ -140,6 +140,8 @@ export async function importCollection(
       }
     });
     await store.pin(collection.hash, USER_PIN);
+    // Discovery then reports the children's availability with the collection's.
+    await store.markHashSeq(collection.hash);
     const files = collection.entries.map((e) => stored.get(e.name)!);
     return {
       collection,

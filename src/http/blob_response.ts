@@ -35,16 +35,37 @@ import {
   unsatisfiedContentRange,
 } from "./range.ts";
 
-/** A blob as the responder needs it: its identity, size, and a way to read it verified. */
+/**
+ * A blob as the responder needs it: its identity and (proven) size, and its bytes and
+ * encodings, each piece verified before it is yielded — wherever they come from (the store,
+ * a peer).
+ */
 export interface ServableBlob {
   readonly hash: Hash;
   readonly size: number;
-  /** The type sniffed when the blob was stored. */
+  /** The type sniffed from its first bytes. */
   readonly sniffedType?: string;
   /** Its name in a collection: decides the type by extension, and the download file name. */
   readonly name?: string;
-  /** Opens it for reading; `end` is how far reads will go, a read-ahead limit. */
-  open(end: number): Promise<BaoSource>;
+  /** Exactly bytes `[start, end)`, verified. */
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+  /** The encoding (k = 4, no size header) of `ranges`, every item checked before it goes. */
+  encode(ranges: ChunkRanges): AsyncIterable<Uint8Array>;
+}
+
+/** A blob stored whole in one source (the store, memory) as a `ServableBlob`. */
+export function servableSource(
+  source: BaoSource,
+  meta: { sniffedType?: string; name?: string },
+): ServableBlob {
+  return {
+    hash: source.root,
+    size: source.tree.size,
+    sniffedType: meta.sniffedType,
+    name: meta.name,
+    read: (start, end) => readVerifiedExact(source, start, end),
+    encode: (ranges) => encodeRanges(source, ranges),
+  };
 }
 
 export interface BlobResponseOptions {
@@ -85,8 +106,8 @@ function contentType(blob: ServableBlob, override: string | null): string {
   return named ?? blob.sniffedType ?? DEFAULT_CONTENT_TYPE;
 }
 
-function verifiedRange(source: BaoSource, range: ByteRange): AsyncIterable<Uint8Array> {
-  return readVerifiedExact(source, range.first, range.last + 1);
+function verifiedRange(blob: ServableBlob, range: ByteRange): AsyncIterable<Uint8Array> {
+  return blob.read(range.first, range.last + 1);
 }
 
 /**
@@ -134,8 +155,7 @@ export async function blobResponse(
   if (decision.kind === "ignore") {
     headers.set("Content-Length", String(blob.size));
     if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
-    const source = await blob.open(blob.size);
-    const body = readVerifiedExact(source, 0, blob.size);
+    const body = blob.read(0, blob.size);
     return new Response(await verifiedBody(body, { ...options, length: blob.size }), {
       status: 200,
       headers,
@@ -146,8 +166,7 @@ export async function blobResponse(
     const [range] = ranges;
     headers.set("Content-Range", contentRange(range, blob.size));
     headers.set("Content-Length", String(rangeLength(range)));
-    const source = await blob.open(range.last + 1);
-    const body = verifiedRange(source, range);
+    const body = verifiedRange(blob, range);
     return new Response(await verifiedBody(body, { ...options, length: rangeLength(range) }), {
       status: 206,
       headers,
@@ -156,8 +175,7 @@ export async function blobResponse(
   const layout = layoutByteranges(ranges, type, blob.size);
   headers.set("Content-Type", layout.contentType);
   headers.set("Content-Length", String(layout.contentLength));
-  const source = await blob.open(ranges[ranges.length - 1].last + 1);
-  const body = byterangesBody(layout, (range) => verifiedRange(source, range));
+  const body = byterangesBody(layout, (range) => verifiedRange(blob, range));
   // The first chunk holds the first part's head and its first verified bytes.
   return new Response(await verifiedBody(body, { ...options, length: layout.contentLength }), {
     status: 206,
@@ -219,12 +237,9 @@ async function baoResponse(
   if (request.method === "HEAD" || length === 0) {
     return new Response(null, { status: 200, headers });
   }
-  const b = truncated.boundaries;
-  const end = truncated.isOpen ? blob.size : Math.min(b[b.length - 1] * 1024, blob.size);
-  const source = await blob.open(end);
   async function* encoding(): AsyncGenerator<Uint8Array> {
     yield sizeHeader(blob.size);
-    yield* encodeRanges(source, query as ChunkRanges);
+    yield* blob.encode(query as ChunkRanges);
   }
   return new Response(await verifiedBody(encoding(), { ...options, length }), {
     status: 200,

@@ -52,6 +52,12 @@ export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
   availabilityTtlMs: 30_000,
 };
 
+/**
+ * Verified peer data waiting to be written to the store, at most: beyond it, further data is
+ * served but not kept (the store writes more slowly than a fast peer sends).
+ */
+const MAX_BACKLOG_BYTES = 64 << 20;
+
 /** A group on its way: its data once verified, and when it is stored. */
 interface Pending {
   readonly data: Promise<Uint8Array>;
@@ -103,6 +109,8 @@ export class BlobFetcher {
   readonly #firstContact = new Map<string, Promise<BlobMeta>>();
   readonly #pending = new Map<string, Map<number, Pending>>();
   readonly #availability = new Map<string, Availability>();
+  /** Verified bytes received and waiting to be stored. */
+  #backlog = 0;
 
   constructor(
     store: BlobStore,
@@ -179,11 +187,13 @@ export class BlobFetcher {
     const ordered = [...holders].sort((a, b) =>
       Number(b.ranges.isOpen) - Number(a.ranges.isOpen) || a.peer.rank - b.peer.rank
     );
-    for (const { peer } of ordered) {
+    for (const { peer, ranges } of ordered) {
       const groups: VerifiedGroup[] = [];
       const pairs: VerifiedPair[] = [];
       try {
-        const query = ChunkRanges.range(0, 16).union(ChunkRanges.LAST);
+        // Never ask a peer for what it does not claim: the first group only if it has it.
+        const first = ranges.covers(0, 16) ? ChunkRanges.range(0, 16) : ChunkRanges.EMPTY;
+        const query = first.union(ChunkRanges.LAST);
         const { size, sizeVerified } = await streamFromPeer(peer, hash, query, {
           onData: (v) => groups.push({ start: v.offset / CHUNK_LEN, data: v.data.slice() }),
           onPair: (node, pair) => pairs.push({ node, pair }),
@@ -235,6 +245,34 @@ export class BlobFetcher {
       yield* this.#read(hash, tree, current, start, end);
       start = end;
     }
+  }
+
+  /**
+   * Makes sure every group that `ranges` (truncated to the blob) touches is stored here,
+   * fetching what is missing; for encodings, which are read from the store. Throws the peers'
+   * failure if some group cannot be had.
+   */
+  async ensureStored(hash: Hash, meta: BlobMeta, ranges: ChunkRanges): Promise<void> {
+    const tree = new BaoTree(meta.size, IROH_K);
+    const wanted = ranges.truncate(tree.size).intersection(ChunkRanges.range(0, tree.chunks));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = await this.#store.stat(hash);
+      const missing = wanted.difference(now ? storedRanges(now) : ChunkRanges.EMPTY);
+      if (missing.isEmpty) return;
+      const b = missing.boundaries;
+      const from = b[0] - (b[0] % tree.groupChunks);
+      const to = b.length % 2 === 1 ? tree.chunks : b[b.length - 1];
+      const window = this.#options.windowGroups * tree.groupChunks;
+      for (let start = from; start < to; start += window) {
+        const plan = await this.#plan(hash, tree, start, Math.min(start + window, to));
+        for (const step of plan.values()) {
+          if (step === "stored") continue;
+          await step.data;
+          await step.stored;
+        }
+      }
+    }
+    throw new PeersFailedError(`could not store the requested chunks of ${toHex(hash)}`);
   }
 
   /**
@@ -303,7 +341,6 @@ export class BlobFetcher {
   async *#readStored(hash: Hash, tree: BaoTree, start: number, end: number) {
     const source = await this.#store.open(hash);
     if (source === undefined) throw new NotOnPeersError(`blob ${toHex(hash)} was removed`);
-    source.setReadWindow(end * CHUNK_LEN);
     for await (
       const step of verifiedSteps(source, ChunkRanges.range(start, end).truncate(tree.size))
     ) {
@@ -362,10 +399,17 @@ export class BlobFetcher {
         let bytes = 0;
         for (const d of received.values()) bytes += d.length;
         this.#metrics.peerBytes.add(bytes, { peer: peer.url });
-        // The whole response verified: keep it.
-        const stored = [...received].map(([start, data]) => ({ start, data }));
-        await this.#store.writeVerified(hash, tree.size, stored, pairs, { cached: true })
-          .catch((e) => console.error(`storing groups of ${toHex(hash)} failed:`, e));
+        // The whole response verified: keep it, unless storage is already that far behind
+        // (readers were served; keeping a copy is a cache's best effort, memory is bounded).
+        if (this.#backlog + bytes <= MAX_BACKLOG_BYTES) {
+          this.#backlog += bytes;
+          const stored = [...received].map(([start, data]) => ({ start, data }));
+          await this.#store.writeVerified(hash, tree.size, stored, pairs, { cached: true })
+            .catch((e) => console.error(`storing groups of ${toHex(hash)} failed:`, e))
+            .finally(() => this.#backlog -= bytes);
+        } else {
+          this.#metrics.peerUnstored.add(bytes);
+        }
         for (const g of mine) settle(g);
       } catch (e) {
         this.#failed(peer, e);

@@ -110,6 +110,8 @@ export class BlobStore {
   readonly #obCache = new OutboardCache();
   /** When each blob was last read here, waiting to be written to KV (for LRU eviction). */
   readonly #touched = new Map<string, number>();
+  /** The last write queued per blob (see `writeVerified`). */
+  readonly #writing = new Map<string, Promise<void>>();
   #lastTouchFlush = 0;
 
   constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
@@ -251,10 +253,34 @@ export class BlobStore {
     return (await this.kv.get<BlobMeta>(keys.blob(hash))).value ?? undefined;
   }
 
+  /** The metadata of up to 10 blobs in one read (Deno KV's `getMany` limit). */
+  async statMany(hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
+    const entries = await this.kv.getMany<BlobMeta[]>(hashes.map((h) => keys.blob(h)));
+    return entries.map((e) => e.value ?? undefined);
+  }
+
+  /** Records that `hash` is a hash sequence (discovery then reports its children). */
+  async markHashSeq(hash: Hash): Promise<void> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+      if (entry.value === null || entry.value.hashSeq) return;
+      const op = this.kv.atomic().check(entry).set(keys.blob(hash), {
+        ...entry.value,
+        hashSeq: true,
+      });
+      if ((await op.commit()).ok) return;
+    }
+  }
+
   /** The stored blob as a source for verified reads and encodings, or `undefined`. */
   async open(hash: Hash): Promise<KvBlobSource | undefined> {
     const meta = await this.stat(hash);
-    return meta ? new KvBlobSource(this.kv, hash, meta, this.#obCache) : undefined;
+    return meta ? this.source(hash, meta) : undefined;
+  }
+
+  /** A source over a blob whose metadata was just read (no second read of it). */
+  source(hash: Hash, meta: BlobMeta): KvBlobSource {
+    return new KvBlobSource(this.kv, hash, meta, this.#obCache);
   }
 
   /** Takes the pin `holder` on a stored blob; false if the blob is not stored. Idempotent. */
@@ -439,7 +465,12 @@ export class BlobStore {
     }
   }
 
-  /** Stores verified groups and pairs of a partial blob (see `writeVerified`). */
+  /**
+   * Stores verified groups and pairs of a partial blob (see `writeVerified`). Writes to one
+   * blob from this process take turns: they all update its meta record, and turns are cheaper
+   * than conflicting commits retried. (Other processes sharing the KV are handled by the
+   * commits' version checks.)
+   */
   async writeVerified(
     hash: Hash,
     size: number,
@@ -447,7 +478,17 @@ export class BlobStore {
     pairs: readonly VerifiedPair[],
     options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return await writeVerified(this.kv, hash, size, groups, pairs, options);
+    const key = toHex(hash);
+    const previous = this.#writing.get(key) ?? Promise.resolve();
+    const mine = previous.catch(() => {}).then(() =>
+      writeVerified(this.kv, hash, size, groups, pairs, options)
+    );
+    const done = mine.then(() => {}, () => {});
+    this.#writing.set(key, done);
+    done.then(() => {
+      if (this.#writing.get(key) === done) this.#writing.delete(key);
+    });
+    return await mine;
   }
 
   /**

@@ -70,6 +70,8 @@ export interface BlobMeta {
    * instead of collected when unpinned.
    */
   readonly cached?: boolean;
+  /** Known to be a hash sequence (a collection's root): discovery reports its children. */
+  readonly hashSeq?: boolean;
 }
 
 /** An import in progress. */

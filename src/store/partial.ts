@@ -129,8 +129,8 @@ export interface WriteOptions {
 
 /** Most pages one commit rewrites: 12 × 64 KiB stays under the 800 KiB atomic limit. */
 const MAX_PAGES_PER_COMMIT = 12;
-/** Groups tried per commit (a slice is halved if its pages do not fit). */
-const GROUPS_PER_COMMIT = 8;
+/** Groups tried per commit: 8 pages of data (a slice is halved if its pages do not fit). */
+const GROUPS_PER_COMMIT = 32;
 
 /**
  * Stores verified groups and pairs of blob `hash` of validated size `size`. A blob not yet
@@ -177,6 +177,8 @@ export async function writeVerified(
   for (let i = 0; i < sorted.length; i += GROUPS_PER_COMMIT) {
     await commit(sorted.slice(i, i + GROUPS_PER_COMMIT));
   }
+  // A proven size alone makes the blob known, with nothing held yet.
+  if (sorted.length === 0 && options.sizeProven) await commit([]);
   return result;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * Discovery: what this gateway holds of a blob or of a hash sequence and its children, in
+ * iroh's terms (`Bitfield`: size validated once the last chunk is held, complete once every
+ * chunk is), as JSON for people and as a `RangeSpecSeq` for peers (index 0 = the blob, i = child
+ * i − 1), and the part of a Get request that could be answered here.
+ *
+ * @module
+ */
+
+import { type Hash, toHex } from "../blake3/hash.ts";
+import { collect } from "../bao/encode.ts";
+import { readVerifiedExact } from "../bao/read.ts";
+import { HashSeq } from "../collection/hash_seq.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import { ChunkRangesSeq } from "../ranges/range_spec.ts";
+import type { BlobStore } from "../store/blob_store.ts";
+import type { BlobMeta } from "../store/layout.ts";
+import { storedRanges } from "../store/partial.ts";
+import type { Request } from "./request.ts";
+
+/** Most children whose availability one answer lists. */
+export const MAX_DISCOVERY_CHILDREN = 100_000;
+
+/** What is held of one blob. */
+export interface BlobAvailability {
+  hash: string;
+  /** The size, when the blob is known here (always proven: see `BlobMeta.partial`). */
+  size: number | null;
+  /** The last chunk is held, which proves the size. */
+  validated: boolean;
+  complete: boolean;
+  /** Held chunk ranges: `[start, end]` pairs, `end` null for an open range. */
+  ranges: [number, number | null][];
+}
+
+export interface Availability extends BlobAvailability {
+  /** For a hash sequence held whole: the same for each child, in order. */
+  children?: BlobAvailability[];
+}
+
+/** The chunk ranges held of a blob (empty when it is not here). */
+export function heldRanges(meta: BlobMeta | undefined): ChunkRanges {
+  return meta === undefined ? ChunkRanges.EMPTY : storedRanges(meta);
+}
+
+function describe(hash: Hash, meta: BlobMeta | undefined): BlobAvailability {
+  const ranges = heldRanges(meta);
+  const pairs: [number, number | null][] = [];
+  const b = ranges.boundaries;
+  for (let i = 0; i < b.length; i += 2) pairs.push([b[i], i + 1 < b.length ? b[i + 1] : null]);
+  const chunks = meta === undefined ? 0 : Math.max(1, Math.ceil(meta.size / 1024));
+  return {
+    hash: toHex(hash),
+    size: meta?.size ?? null,
+    validated: meta !== undefined && ranges.contains(chunks - 1),
+    complete: meta !== undefined && meta.partial === undefined,
+    ranges: pairs,
+  };
+}
+
+/**
+ * The children of `hash` if it is a hash sequence held whole here (a blob whose size is a
+ * multiple of 32 and that is marked as one, or `asHashSeq`), read verified.
+ */
+async function children(
+  store: BlobStore,
+  hash: Hash,
+  meta: BlobMeta | undefined,
+  asHashSeq: boolean,
+): Promise<HashSeq | undefined> {
+  if (meta === undefined || meta.partial !== undefined || meta.size % 32 !== 0) return undefined;
+  if (!asHashSeq && !meta.hashSeq) return undefined;
+  if (meta.size / 32 > MAX_DISCOVERY_CHILDREN) return undefined;
+  const bytes = await collect(readVerifiedExact(store.source(hash, meta), 0, meta.size));
+  return HashSeq.decode(bytes);
+}
+
+async function metas(store: BlobStore, hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
+  const out: (BlobMeta | undefined)[] = [];
+  for (let i = 0; i < hashes.length; i += 10) {
+    out.push(...await store.statMany(hashes.slice(i, i + 10)));
+  }
+  return out;
+}
+
+/** What is held of `hash`, and of its children when it is a hash sequence held whole. */
+export async function availability(
+  store: BlobStore,
+  hash: Hash,
+  options: { asHashSeq?: boolean } = {},
+): Promise<Availability> {
+  const meta = await store.stat(hash);
+  const info: Availability = describe(hash, meta);
+  const seq = await children(store, hash, meta, options.asHashSeq ?? false);
+  if (seq !== undefined) {
+    const hashes = [...seq];
+    const childMetas = await metas(store, hashes);
+    info.children = hashes.map((h, i) => describe(h, childMetas[i]));
+  }
+  return info;
+}
+
+/** The binary form: index 0 the blob's held ranges, index i child i − 1's. */
+export function availabilityRanges(info: Availability): ChunkRangesSeq {
+  const toRanges = (a: BlobAvailability) =>
+    ChunkRanges.fromBoundaries(a.ranges.flatMap(([s, e]) => e === null ? [s] : [s, e]));
+  return ChunkRangesSeq.fromRanges([info, ...(info.children ?? [])].map(toRanges));
+}
+
+/**
+ * The part of `request` this gateway could answer: per blob index, the requested ranges that
+ * are held here (children of a Get through the hash sequence held here).
+ */
+export async function answerable(store: BlobStore, request: Request): Promise<ChunkRangesSeq> {
+  let hashes: Hash[];
+  if (request.type === "getMany") {
+    hashes = [...request.hashes];
+  } else {
+    const meta = await store.stat(request.hash);
+    const wantsChildren = [...request.ranges.nonEmpty(1, 2)].length > 0 ||
+      request.ranges.isInfinite;
+    const seq = wantsChildren ? await children(store, request.hash, meta, true) : undefined;
+    hashes = [request.hash, ...(seq ?? [])];
+  }
+  const wanted: [number, ChunkRanges][] = [...request.ranges.nonEmpty(0, hashes.length)];
+  const held = await metas(store, wanted.map(([i]) => hashes[i]));
+  const out: ChunkRanges[] = new Array(hashes.length).fill(ChunkRanges.EMPTY);
+  wanted.forEach(([i, ranges], k) => {
+    const size = held[k]?.size ?? 0;
+    out[i] = ranges.truncate(size).intersection(heldRanges(held[k]));
+  });
+  return ChunkRangesSeq.fromRanges(out);
+}

@@ -1,0 +1,358 @@
+/**
+ * The peer bridge with real gateway instances on loopback: B serves what only A (or A and C
+ * together) holds, shares one fetch among many clients, keeps what it fetched across restarts,
+ * and survives lying and stalling peers without keeping a byte from them.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
+import { hash } from "../src/blake3/tree.ts";
+import { BaoDecoder } from "../src/bao/decode.ts";
+import { collect, encodeRanges, memorySource, sizeHeader } from "../src/bao/encode.ts";
+import { readVerifiedExact } from "../src/bao/read.ts";
+import { outboardOf } from "../src/bao/outboard.ts";
+import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
+import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
+import type { BlobStore } from "../src/store/blob_store.ts";
+import { storedRanges, type VerifiedGroup, type VerifiedPair } from "../src/store/partial.ts";
+import { concat } from "./bao_helpers.ts";
+import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
+import { type Lie, startLiar } from "./peer_helpers.ts";
+import { randomBytes, seededRandom } from "./random.ts";
+
+const FAST = { GATEWAY_PEER_TIMEOUT: "400", GATEWAY_DISCOVERY_TIMEOUT: "400" };
+
+async function bytes(res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Stores the given chunk ranges of `data` in a gateway's store, as if a peer had sent them. */
+async function holdPart(store: BlobStore, data: Uint8Array, ranges: ChunkRanges) {
+  const root = hash(data);
+  const encoded = concat([
+    sizeHeader(data.length),
+    await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges)),
+  ]);
+  const pairs: VerifiedPair[] = [];
+  const decoder = new BaoDecoder(root, ranges, 4, {
+    onPair: (node, pair) => pairs.push({ node, pair }),
+  });
+  const groups: VerifiedGroup[] = decoder.push(encoded).map((v) => ({
+    start: v.offset / 1024,
+    data: v.data.slice(),
+  }));
+  decoder.finish();
+  await store.writeVerified(root, data.length, groups, pairs, { sizeProven: true });
+  return root;
+}
+
+/** Everything B's store holds of `h` verifies and equals `data` there. */
+async function assertStoreHoldsOnlyTruth(store: BlobStore, h: Hash, data: Uint8Array) {
+  const meta = await store.stat(h);
+  if (meta === undefined) return;
+  const held = storedRanges(meta).intersection(ChunkRanges.range(0, Math.ceil(data.length / 1024)));
+  const b = held.boundaries;
+  for (let i = 0; i < b.length; i += 2) {
+    const start = b[i] * 1024, end = Math.min((b[i + 1] ?? Infinity) * 1024, data.length);
+    const got = concat(await Array.fromAsync(readVerifiedExact(store.source(h, meta), start, end)));
+    assertEquals(got, data.subarray(start, end));
+  }
+}
+
+async function withGateways(
+  fn: (a: TestGateway, b: TestGateway) => Promise<void>,
+  peersOfB?: (a: TestGateway) => string,
+  env: Record<string, string> = {},
+) {
+  const a = await startGateway();
+  const b = await startGateway({ env: { GATEWAY_PEERS: peersOfB?.(a) ?? a.url, ...FAST, ...env } });
+  try {
+    await fn(a, b);
+  } finally {
+    await b.close();
+    await a.close();
+  }
+}
+
+Deno.test("peers: B serves a blob only A has, byte-exact with the contract headers, and ranges", async () => {
+  await withGateways(async (a, b) => {
+    const data = randomBytes(3 * (1 << 20) + 777, seededRandom(1));
+    const { body } = await upload(a.url, data);
+    const res = await fetch(`${b.url}/blobs/${body.hash}`);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("ETag"), `"${body.hash}"`);
+    assertEquals(res.headers.get("Content-Length"), String(data.length));
+    assertEquals(await bytes(res), data);
+    const range = await fetch(`${b.url}/blobs/${body.hash}`, {
+      headers: { Range: "bytes=1000000-1100000" },
+    });
+    assertEquals(range.status, 206);
+    assertEquals(range.headers.get("Content-Range"), `bytes 1000000-1100000/${data.length}`);
+    assertEquals(await bytes(range), data.subarray(1000000, 1100001));
+    // B now holds it all, as discovery says once the last response is stored (it is served
+    // as it arrives, and stored when the peer's whole response has verified).
+    let info = { complete: false, validated: false, size: 0 };
+    for (let i = 0; i < 100 && !info.complete; i++) {
+      info = await (await fetch(`${b.url}/discovery/${body.hash}`)).json();
+      if (!info.complete) await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals([info.complete, info.validated, info.size], [true, true, data.length]);
+    const peers = await (await fetch(`${b.url}/peers`)).json();
+    assertEquals(peers.peers[0].url, a.url);
+    assert(peers.peers[0].successes > 0 && peers.peers[0].healthy);
+  });
+});
+
+Deno.test("peers: a blob held half by A and half by C is served whole by B", async () => {
+  const a = await startGateway();
+  const c = await startGateway();
+  const b = await startGateway({ env: { GATEWAY_PEERS: `${a.url},${c.url}`, ...FAST } });
+  try {
+    const data = randomBytes(40 * 16384 + 999, seededRandom(2));
+    const chunks = Math.ceil(data.length / 1024);
+    const half = 20 * 16;
+    const h = await holdPart(a.store, data, ChunkRanges.range(0, half));
+    await holdPart(c.store, data, ChunkRanges.range(half, chunks));
+    const res = await fetch(`${b.url}/blobs/${toHex(h)}`);
+    assertEquals(res.status, 200);
+    assertEquals(await bytes(res), data);
+    // Each peer was asked only for what it holds, and neither failed.
+    const peers = (await (await fetch(`${b.url}/peers`)).json()).peers;
+    assert(peers.every((p: { failures: number }) => p.failures === 0), JSON.stringify(peers));
+    assert(peers.every((p: { bytesReceived: number }) => p.bytesReceived > 0));
+  } finally {
+    await b.close();
+    await c.close();
+    await a.close();
+  }
+});
+
+Deno.test("peers: after B restarts it still holds what it fetched, and says so", async () => {
+  const a = await startGateway();
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const data = randomBytes(300_000, seededRandom(3));
+    const { body } = await upload(a.url, data);
+    const b1 = await startGateway({ kv, env: { GATEWAY_PEERS: a.url, ...FAST } });
+    const part = await fetch(`${b1.url}/blobs/${body.hash}`, { headers: { Range: "bytes=0-999" } });
+    assertEquals(await bytes(part), data.subarray(0, 1000));
+    await b1.close();
+    await a.close();
+    // B again, on the same KV, with its peer gone: what it fetched is still there.
+    const b2 = await startGateway({ kv, env: { GATEWAY_PEERS: a.url, ...FAST } });
+    try {
+      const info = await (await fetch(`${b2.url}/discovery/${body.hash}`)).json();
+      assertEquals([info.size, info.complete], [data.length, false]);
+      assertEquals(info.ranges[0], [0, 16]);
+      const again = await fetch(`${b2.url}/blobs/${body.hash}`, {
+        headers: { Range: "bytes=0-999", "Cache-Control": "only-if-cached" },
+      });
+      assertEquals(await bytes(again), data.subarray(0, 1000));
+    } finally {
+      await b2.close();
+    }
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("peers: ten concurrent clients of B for one missing blob cause one fetch from A", async () => {
+  await withGateways(async (a, b) => {
+    const data = randomBytes(2 << 20, seededRandom(4));
+    const { body } = await upload(a.url, data);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => fetch(`${b.url}/blobs/${body.hash}`).then(bytes)),
+    );
+    for (const r of results) assertEquals(r, data);
+    const m = await (await fetch(`${a.url}/metrics`)).text();
+    // The first contact (first group and size proof) and one window of data: 2 requests.
+    assertEquals(
+      metricValue(m, "gateway_requests_total", '{route="/get",method="POST",status="200"}'),
+      2,
+    );
+  });
+});
+
+Deno.test("peers: only-if-cached gets 412 without asking peers", async () => {
+  await withGateways(async (a, b) => {
+    const { body } = await upload(a.url, randomBytes(5000, seededRandom(5)));
+    const res = await fetch(`${b.url}/blobs/${body.hash}`, {
+      headers: { "Cache-Control": "max-age=0, only-if-cached" },
+    });
+    assertEquals(res.status, 412);
+    assertEquals((await res.json()).error, "not cached");
+    const m = await (await fetch(`${a.url}/metrics`)).text();
+    assertEquals(
+      metricValue(
+        m,
+        "gateway_requests_total",
+        '{route="/discovery/:hash",method="GET",status="200"}',
+      ),
+      0,
+    );
+  });
+});
+
+Deno.test("peers: a blob no peer has is 404", async () => {
+  await withGateways(async (_a, b) => {
+    const res = await fetch(`${b.url}/blobs/${"ab".repeat(32)}`);
+    assertEquals(res.status, 404);
+    await res.body?.cancel();
+  });
+});
+
+for (const lie of ["flip-data", "swap-pair", "wrong-size", "truncate", "stall"] as Lie[]) {
+  Deno.test(`peers: a peer that lies (${lie}) is cut, B serves A's bytes and keeps nothing from it`, async () => {
+    const a = await startGateway();
+    const liar = startLiar(a.url, lie);
+    // The liar is listed first, so it is tried first.
+    const b = await startGateway({ env: { GATEWAY_PEERS: `${liar.url},${a.url}`, ...FAST } });
+    try {
+      const data = randomBytes(600_000, seededRandom(6));
+      const { body } = await upload(a.url, data);
+      const res = await fetch(`${b.url}/blobs/${body.hash}`);
+      assertEquals(res.status, 200);
+      assertEquals(await bytes(res), data);
+      assert(liar.requests() > 0, "the liar was asked");
+      await assertStoreHoldsOnlyTruth(b.store, parseHash(body.hash!), data);
+      const peers = (await (await fetch(`${b.url}/peers`)).json()).peers;
+      const bad = peers.find((p: { url: string }) => p.url === liar.url);
+      assert(bad.failures > 0 && !bad.healthy, JSON.stringify(bad));
+      const reason = lie === "stall" ? "timeout" : lie === "truncate" ? "truncated" : "bad-data";
+      assert(bad.failuresByReason[reason] > 0, JSON.stringify(bad));
+      const m = await (await fetch(`${b.url}/metrics`)).text();
+      assert(
+        metricValue(m, "gateway_peer_failures_total", `{peer="${liar.url}",reason="${reason}"}`) >
+          0,
+      );
+    } finally {
+      await b.close();
+      await liar.close();
+      await a.close();
+    }
+  });
+}
+
+Deno.test("peers: with only a liar, 502; with only a staller, 504 with Retry-After", async () => {
+  const a = await startGateway();
+  const liar = startLiar(a.url, "flip-data");
+  const staller = startLiar(a.url, "stall");
+  const viaLiar = await startGateway({ env: { GATEWAY_PEERS: liar.url, ...FAST } });
+  const viaStaller = await startGateway({ env: { GATEWAY_PEERS: staller.url, ...FAST } });
+  try {
+    const { body } = await upload(a.url, randomBytes(100_000, seededRandom(7)));
+    const r1 = await fetch(`${viaLiar.url}/blobs/${body.hash}`);
+    assertEquals(r1.status, 502);
+    assertEquals((await r1.json()).error, "peers failed");
+    assertEquals(await viaLiar.store.stat(parseHash(body.hash!)), undefined, "nothing kept");
+    const r2 = await fetch(`${viaStaller.url}/blobs/${body.hash}`);
+    assertEquals(r2.status, 504);
+    assert(r2.headers.get("Retry-After") !== null);
+    await r2.body?.cancel();
+  } finally {
+    await viaStaller.close();
+    await viaLiar.close();
+    await staller.close();
+    await liar.close();
+    await a.close();
+  }
+});
+
+Deno.test("discovery: JSON and binary agree with what is stored (complete, partial, absent)", async () => {
+  const gw = await startGateway();
+  try {
+    const rand = seededRandom(8);
+    const full = randomBytes(50_000, rand);
+    const { body } = await upload(gw.url, full);
+    const partData = randomBytes(10 * 16384, rand);
+    const part = await holdPart(
+      gw.store,
+      partData,
+      ChunkRanges.range(32, 64).union(ChunkRanges.range(144)),
+    );
+    const absent = hash(randomBytes(10, rand));
+    const cases: [string, ChunkRanges, boolean, boolean][] = [
+      [body.hash!, ChunkRanges.ALL, true, true],
+      [toHex(part), ChunkRanges.parse("32..64,144.."), false, true],
+      [toHex(absent), ChunkRanges.EMPTY, false, false],
+    ];
+    for (const [hex, ranges, complete, validated] of cases) {
+      const json = await (await fetch(`${gw.url}/discovery/${hex}`)).json();
+      assertEquals([json.complete, json.validated], [complete, validated], hex);
+      const fromJson = ChunkRanges.fromBoundaries(
+        json.ranges.flatMap(([s, e]: [number, number | null]) => e === null ? [s] : [s, e]),
+      );
+      assert(fromJson.equals(ranges), `${hex}: ${fromJson}`);
+      const bin = await fetch(`${gw.url}/discovery/${hex}`, {
+        headers: { Accept: "application/octet-stream" },
+      });
+      const seq = ChunkRangesSeq.decode(await bytes(bin));
+      assert(seq.get(0).equals(ranges), `${hex} binary: ${seq.get(0)}`);
+    }
+    // POST /discovery: the part of a request that can be answered here.
+    const { encodeRequest, getBlobRanges } = await import("../src/protocol/request.ts");
+    const ask = await fetch(`${gw.url}/discovery`, {
+      method: "POST",
+      body: encodeRequest(getBlobRanges(part, ChunkRanges.range(0, 48))) as Uint8Array<ArrayBuffer>,
+    });
+    assertEquals(ChunkRangesSeq.decode(await bytes(ask)).get(0).toString(), "32..48");
+  } finally {
+    await gw.close();
+  }
+});
+
+/** Uploads files as a collection through multipart/form-data; returns its hash. */
+async function uploadCollection(url: string, files: Record<string, Uint8Array<ArrayBuffer>>) {
+  const form = new FormData();
+  for (const [name, data] of Object.entries(files)) form.append("file", new Blob([data]), name);
+  const res = await fetch(`${url}/collections`, { method: "POST", body: form });
+  assertEquals(res.status, 201);
+  return (await res.json()).hash as string;
+}
+
+Deno.test("peers: a collection entry is served by a gateway that has nothing of it", async () => {
+  await withGateways(async (a, b) => {
+    const rand = seededRandom(9);
+    const files = {
+      "site/index.html": randomBytes(3000, rand),
+      "site/data.bin": randomBytes(70_000, rand),
+    };
+    const hex = await uploadCollection(a.url, files);
+    const res = await fetch(`${b.url}/collections/${hex}/site/data.bin`, {
+      headers: { Range: "bytes=100-199" },
+    });
+    assertEquals(res.status, 206);
+    assertEquals(await bytes(res), files["site/data.bin"].subarray(100, 200));
+    const page = await fetch(`${b.url}/collections/${hex}/site/index.html`);
+    assertEquals(page.headers.get("Content-Type"), "text/html; charset=utf-8");
+    assertEquals(await bytes(page), files["site/index.html"]);
+    const listing = await (await fetch(`${b.url}/collections/${hex}`)).json();
+    assertEquals(
+      listing.entries.map((e: { name: string }) => e.name).sort(),
+      Object.keys(files).sort(),
+    );
+  });
+});
+
+Deno.test("discovery: a hash sequence reports each child, in JSON and binary", async () => {
+  const gw = await startGateway();
+  try {
+    const rand = seededRandom(10);
+    const hex = await uploadCollection(gw.url, {
+      "a.txt": randomBytes(100, rand),
+      "b.bin": randomBytes(40_000, rand),
+    });
+    const json = await (await fetch(`${gw.url}/discovery/${hex}`)).json();
+    assertEquals(json.complete, true);
+    // Children: the meta blob and the two files, all held whole.
+    assertEquals(json.children.length, 3);
+    assert(json.children.every((c: { complete: boolean }) => c.complete));
+    const bin = await fetch(`${gw.url}/discovery/${hex}`, {
+      headers: { Accept: "application/octet-stream" },
+    });
+    const seq = ChunkRangesSeq.decode(await bytes(bin));
+    for (let i = 0; i <= 3; i++) assert(seq.get(i).isAll, `index ${i}`);
+    assert(seq.get(4).isEmpty);
+  } finally {
+    await gw.close();
+  }
+});
