@@ -2,8 +2,11 @@
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { Metrics } from "./src/metrics.ts";
 import { BlobStore } from "./src/store/blob_store.ts";
-import { openKv } from "./src/store/open_kv.ts";
+import { openKv, openReaders } from "./src/store/open_kv.ts";
 import { createApp } from "./routes/app.ts";
+
+/** Extra read connections to a local KV file (one per core of a small machine). */
+const READERS = 2;
 
 let config;
 try {
@@ -18,6 +21,7 @@ const kv = await openKv(config.kvPath);
 const store = new BlobStore(kv, {
   uploadStaleMs: config.uploadStaleMs,
   cacheBytes: config.cacheBytes,
+  readers: await openReaders(config.kvPath, READERS),
 });
 const metrics = new Metrics();
 const app = createApp({ config, store, metrics, log: (line) => console.log(line) });

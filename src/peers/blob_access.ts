@@ -36,7 +36,7 @@ export class BlobAccess {
    * fetched from peers first (404 when no peer has it), unless `onlyIfCached`.
    */
   async servable(hash: Hash, options: ServeOptions = {}): Promise<ServableBlob> {
-    let meta = await this.store.stat(hash);
+    let meta = await this.store.readMeta(hash);
     if (meta === undefined) {
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
       if (this.fetcher === undefined) throw new BlobNotFoundError(toHex(hash));

@@ -79,6 +79,11 @@ export interface StoreTimings {
 export interface StoreOptions extends StoreTimings {
   /** Bytes of unpinned peer data to keep (`GATEWAY_CACHE_BYTES`); default unlimited. */
   cacheBytes: number;
+  /**
+   * More connections to the same database, used only to read pages: a local SQLite database
+   * serves each connection on its own thread, so reads no longer queue behind one another.
+   */
+  readers: Deno.Kv[];
 }
 
 export const DEFAULT_TIMINGS: StoreTimings = {
@@ -96,6 +101,10 @@ export interface GcReport {
   pages: number;
 }
 
+/** How long complete blobs' metadata is reused for serving, and for how many blobs. */
+const META_CACHE_MS = 1000;
+const META_CACHE_ENTRIES = 10_000;
+
 /** How often read times are written to KV for eviction. */
 const TOUCH_FLUSH_MS = 5_000;
 
@@ -108,6 +117,9 @@ export class BlobStore {
   /** Bytes of unpinned peer data kept before the least recently used is evicted. */
   readonly cacheBytes: number;
   readonly #obCache = new OutboardCache();
+  readonly #readers: Deno.Kv[];
+  /** Metadata of complete blobs recently served, with when it was read (see `readMeta`). */
+  readonly #metaCache = new Map<string, { meta: BlobMeta; at: number }>();
   /** When each blob was last read here, waiting to be written to KV (for LRU eviction). */
   readonly #touched = new Map<string, number>();
   /** The last write queued per blob (see `writeVerified`). */
@@ -116,9 +128,10 @@ export class BlobStore {
 
   constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
     this.kv = kv;
-    const { cacheBytes, ...timings } = options;
+    const { cacheBytes, readers, ...timings } = options;
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.cacheBytes = cacheBytes ?? Infinity;
+    this.#readers = readers ?? [];
   }
 
   /**
@@ -280,7 +293,28 @@ export class BlobStore {
 
   /** A source over a blob whose metadata was just read (no second read of it). */
   source(hash: Hash, meta: BlobMeta): KvBlobSource {
-    return new KvBlobSource(this.kv, hash, meta, this.#obCache);
+    return new KvBlobSource(this.kv, hash, meta, this.#obCache, this.#readers);
+  }
+
+  /**
+   * Metadata for serving a blob. A complete blob's size and data id never change while it
+   * exists, so it is kept for a moment and a busy blob costs one KV read per second instead of
+   * one per request; a blob collected meanwhile fails its reads' verification, never serves
+   * wrong bytes. Partial blobs change as data arrives and are always read fresh.
+   */
+  async readMeta(hash: Hash): Promise<BlobMeta | undefined> {
+    const key = toHex(hash);
+    const hit = this.#metaCache.get(key);
+    if (hit !== undefined && Date.now() - hit.at < META_CACHE_MS) return hit.meta;
+    const meta = await this.stat(hash);
+    this.#metaCache.delete(key);
+    if (meta !== undefined && meta.partial === undefined) {
+      if (this.#metaCache.size >= META_CACHE_ENTRIES) {
+        this.#metaCache.delete(this.#metaCache.keys().next().value!);
+      }
+      this.#metaCache.set(key, { meta, at: Date.now() });
+    }
+    return meta;
   }
 
   /** Takes the pin `holder` on a stored blob; false if the blob is not stored. Idempotent. */
@@ -412,6 +446,7 @@ export class BlobStore {
     const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
       .delete(keys.access(hash)).set(keys.trash(entry.value.dataId), trash).commit();
     if (!ok.ok) return false;
+    this.#metaCache.delete(toHex(hash));
     await this.releaseHolder(blobHolder(hash));
     return true;
   }

@@ -67,6 +67,9 @@ export class OutboardCache {
 export class KvBlobSource implements BaoSource {
   readonly tree: BaoTree;
   readonly #kv: Deno.Kv;
+  /** Extra connections to the same database, for reads only (see `BlobStore`). */
+  readonly #readers: readonly Deno.Kv[];
+  #nextReader = 0;
   readonly #dataId: string;
   readonly #obCache: OutboardCache;
   readonly #consistency: Deno.KvConsistencyLevel;
@@ -74,8 +77,15 @@ export class KvBlobSource implements BaoSource {
   #windowEnd: number;
   #spans: Span[] = [];
 
-  constructor(kv: Deno.Kv, readonly root: Hash, readonly meta: BlobMeta, obCache: OutboardCache) {
+  constructor(
+    kv: Deno.Kv,
+    readonly root: Hash,
+    readonly meta: BlobMeta,
+    obCache: OutboardCache,
+    readers: readonly Deno.Kv[] = [],
+  ) {
     this.#kv = kv;
+    this.#readers = readers;
     this.#dataId = meta.dataId;
     // A complete blob's pages never change under its data id: share its outboard pages, and
     // let any replica answer. A partial blob's pages fill in over time: read them fresh.
@@ -98,7 +108,12 @@ export class KvBlobSource implements BaoSource {
   async loadPair(node: TreeNode): Promise<Uint8Array> {
     const index = this.tree.postOrderIndex(node);
     const pageIndex = Math.floor(index / OB_PAGE_PAIRS);
-    const page = await this.#obCache.get(this.#kv, this.#dataId, pageIndex, this.#consistency);
+    const page = await this.#obCache.get(
+      this.#reader(),
+      this.#dataId,
+      pageIndex,
+      this.#consistency,
+    );
     const off = (index % OB_PAGE_PAIRS) * 64;
     // A missing or short page yields a short pair, which the walk rejects.
     return page ? page.subarray(off, off + 64) : new Uint8Array(0);
@@ -129,6 +144,13 @@ export class KvBlobSource implements BaoSource {
     return out;
   }
 
+  /** The connection for the next read: the store's own, or one of the read-only extras. */
+  #reader(): Deno.Kv {
+    if (this.#readers.length === 0) return this.#kv;
+    this.#nextReader = (this.#nextReader + 1) % (this.#readers.length + 1);
+    return this.#nextReader === 0 ? this.#kv : this.#readers[this.#nextReader - 1];
+  }
+
   async #page(p: number): Promise<Page> {
     let i = this.#spans.findIndex((s) => s.first <= p && p < s.end);
     if (i < 0) {
@@ -150,8 +172,15 @@ export class KvBlobSource implements BaoSource {
   #fetch(first: number, length: number): Span {
     const end = Math.max(Math.min(first + length, this.#windowEnd), first + 1);
     const pages = (async () => {
+      // One page (a random range) is a point read, which KV answers faster than a list.
+      if (end - first === 1) {
+        const e = await this.#reader().get<Uint8Array>(keys.dataPage(this.#dataId, first), {
+          consistency: this.#consistency,
+        });
+        return [e.value ?? undefined];
+      }
       const out: Page[] = new Array(end - first);
-      const iter = this.#kv.list<Uint8Array>({
+      const iter = this.#reader().list<Uint8Array>({
         start: keys.dataPage(this.#dataId, first),
         end: keys.dataPage(this.#dataId, end),
       }, { batchSize: end - first, consistency: this.#consistency });

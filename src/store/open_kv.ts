@@ -14,3 +14,13 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   }
   return await Deno.openKv(path);
 }
+
+/**
+ * Extra connections to a local database file, for reads: each has its own SQLite thread, so
+ * page reads of concurrent requests run side by side. Remote and in-memory databases get none
+ * (a second `:memory:` would be another, empty database).
+ */
+export async function openReaders(path: string | undefined, count: number): Promise<Deno.Kv[]> {
+  if (path === undefined || path === ":memory:" || /^https?:\/\//.test(path)) return [];
+  return await Promise.all(Array.from({ length: count }, () => Deno.openKv(path)));
+}
