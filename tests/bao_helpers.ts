@@ -3,6 +3,14 @@ import type { Hash } from "../src/blake3/hash.ts";
 import { BaoDecoder } from "../src/bao/decode.ts";
 import type { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { assert } from "./assert.ts";
+import { collect, concatBytes } from "../src/bytes.ts";
+import { hash } from "../src/blake3/tree.ts";
+import { encodeRanges, memorySource, sizeHeader } from "../src/bao/encode.ts";
+import { outboardOf } from "../src/bao/outboard.ts";
+import type { VerifiedGroup, VerifiedPair } from "../src/store/partial.ts";
+
+/** The pieces back to back. */
+export const concat = concatBytes;
 
 export interface Decoded {
   /** The verified pieces, in order. */
@@ -52,12 +60,24 @@ export function decodeAll(
   };
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+/**
+ * What a peer's stream of `ranges` of `data` yields once verified: whole groups (for whole-group
+ * ranges) and the pairs met on the way, as a store would be handed them.
+ */
+export async function verifiedParts(data: Uint8Array, ranges: ChunkRanges) {
+  const root = hash(data);
+  const encoded = concatBytes([
+    sizeHeader(data.length),
+    await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges)),
+  ]);
+  const pairs: VerifiedPair[] = [];
+  const decoder = new BaoDecoder(root, ranges, 4, {
+    onPair: (node, pair) => pairs.push({ node, pair }),
+  });
+  const groups: VerifiedGroup[] = decoder.push(encoded).map((v) => ({
+    start: v.offset / 1024,
+    data: v.data.slice(),
+  }));
+  decoder.finish();
+  return { root, groups, pairs };
 }

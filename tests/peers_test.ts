@@ -6,15 +6,12 @@
 import { assert, assertEquals } from "./assert.ts";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
-import { BaoDecoder } from "../src/bao/decode.ts";
-import { collect, encodeRanges, memorySource, sizeHeader } from "../src/bao/encode.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
-import { outboardOf } from "../src/bao/outboard.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
-import { storedRanges, type VerifiedGroup, type VerifiedPair } from "../src/store/partial.ts";
-import { concat } from "./bao_helpers.ts";
+import { storedRanges } from "../src/store/partial.ts";
+import { concat, verifiedParts } from "./bao_helpers.ts";
 import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
 import { type Lie, startLiar } from "./peer_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
@@ -27,20 +24,7 @@ async function bytes(res: Response): Promise<Uint8Array> {
 
 /** Stores the given chunk ranges of `data` in a gateway's store, as if a peer had sent them. */
 async function holdPart(store: BlobStore, data: Uint8Array, ranges: ChunkRanges) {
-  const root = hash(data);
-  const encoded = concat([
-    sizeHeader(data.length),
-    await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges)),
-  ]);
-  const pairs: VerifiedPair[] = [];
-  const decoder = new BaoDecoder(root, ranges, 4, {
-    onPair: (node, pair) => pairs.push({ node, pair }),
-  });
-  const groups: VerifiedGroup[] = decoder.push(encoded).map((v) => ({
-    start: v.offset / 1024,
-    data: v.data.slice(),
-  }));
-  decoder.finish();
+  const { root, groups, pairs } = await verifiedParts(data, ranges);
   await store.writeVerified(root, data.length, groups, pairs, { sizeProven: true });
   return root;
 }

@@ -7,7 +7,8 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { asHash, fromHex, toHex } from "../src/blake3/hash.ts";
 import { hash as blake3 } from "../src/blake3/tree.ts";
-import { collect, memorySource } from "../src/bao/encode.ts";
+import { memorySource } from "../src/bao/encode.ts";
+import { collect } from "../src/bytes.ts";
 import { HashMismatchError } from "../src/bao/errors.ts";
 import { outboardOf } from "../src/bao/outboard.ts";
 import { Collection } from "../src/collection/collection.ts";

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import type { Hash } from "../src/blake3/hash.ts";
 import { toHex } from "../src/blake3/hash.ts";
-import { collect } from "../src/bao/encode.ts";
+import { collect } from "../src/bytes.ts";
 import type { BaoSource } from "../src/bao/encode.ts";
 import { Collection } from "../src/collection/collection.ts";
 import { getManyRequest, getRequest } from "../src/protocol/request.ts";

@@ -1,36 +1,15 @@
 /** Partial blobs in the store: verified groups from any source, concurrent writers, eviction. */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { type Hash, toHex } from "../src/blake3/hash.ts";
-import { hash } from "../src/blake3/tree.ts";
-import { BaoDecoder } from "../src/bao/decode.ts";
-import { collect, encodeRanges, memorySource, sizeHeader } from "../src/bao/encode.ts";
-import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { BaoTree } from "../src/bao/tree.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { BlobStore, USER_PIN } from "../src/store/blob_store.ts";
-import { storedRanges, type VerifiedGroup, type VerifiedPair } from "../src/store/partial.ts";
-import { concat } from "./bao_helpers.ts";
+import { storedRanges } from "../src/store/partial.ts";
+import { concat, verifiedParts } from "./bao_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
 
-/** What a peer's stream of `ranges` yields once verified: whole groups and their pairs. */
-async function received(data: Uint8Array, ranges: ChunkRanges) {
-  const root = hash(data);
-  const encoded = concat([
-    sizeHeader(data.length),
-    await collect(encodeRanges(memorySource(data, outboardOf(data)), ranges)),
-  ]);
-  const pairs: VerifiedPair[] = [];
-  const decoder = new BaoDecoder(root, ranges, 4, {
-    onPair: (node, pair) => pairs.push({ node, pair }),
-  });
-  const groups: VerifiedGroup[] = decoder.push(encoded).map((v) => ({
-    start: v.offset / 1024,
-    data: v.data.slice(),
-  }));
-  decoder.finish();
-  return { root, groups, pairs };
-}
+const received = verifiedParts;
 
 async function readRange(store: BlobStore, h: Hash, start: number, end: number) {
   const source = (await store.open(h))!;

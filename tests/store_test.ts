@@ -2,7 +2,8 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
-import { collect, encodeRanges, memorySource } from "../src/bao/encode.ts";
+import { encodeRanges, memorySource } from "../src/bao/encode.ts";
+import { collect } from "../src/bytes.ts";
 import { HashMismatchError } from "../src/bao/errors.ts";
 import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";

@@ -12,6 +12,7 @@
  */
 
 import type { Hash } from "../blake3/hash.ts";
+import { concatBytes } from "../bytes.ts";
 import { bytesEqual } from "../blake3/hash.ts";
 import { parentCv, subtreeCv } from "../blake3/tree.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
@@ -156,14 +157,7 @@ export class BaoDecoder {
   takeRemainder(): Uint8Array {
     const parts = this.#remainder;
     this.#remainder = [];
-    if (parts.length <= 1) return parts[0] ?? EMPTY;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return parts.length <= 1 ? parts[0] ?? EMPTY : concatBytes(parts);
   }
 
   #accept(bytes: Uint8Array, out: VerifiedData[]): void {

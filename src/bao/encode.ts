@@ -132,20 +132,3 @@ export function memorySource(data: Uint8Array, outboard: Outboard): BaoSource {
     readData: (start, end) => data.subarray(start, end),
   };
 }
-
-/** Concatenates everything an encoder yields (tests, small blobs). */
-export async function collect(parts: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const p of parts) {
-    chunks.push(p);
-    n += p.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}

@@ -52,19 +52,25 @@ function extentEnd(tree: BaoTree, end: number): number {
   return end === tree.chunks ? Infinity : end;
 }
 
-/** Stored pairs and chunk groups in pre-order: the unit the store and outboard work in. */
-export function* walkGroups(
+/**
+ * The pre-order walk over the subtree `[start, end)`: subtrees the query misses are skipped;
+ * where `leaf` returns an item it is yielded in place of the subtree, else the subtree's pair
+ * is yielded and both halves are walked.
+ */
+function* walk<L>(
   tree: BaoTree,
   ranges: ChunkRanges,
-): Generator<ParentItem | GroupItem> {
-  const stack: [number, number, boolean][] = [[0, tree.chunks, true]];
+  root: [number, number, boolean],
+  leaf: (start: number, end: number, ext: number, isRoot: boolean) => L | undefined,
+): Generator<ParentItem | L> {
+  const stack: [number, number, boolean][] = [root];
   while (stack.length > 0) {
     const [start, end, isRoot] = stack.pop()!;
     const ext = extentEnd(tree, end);
     if (!ranges.intersects(start, ext)) continue;
-    if (end - start <= tree.groupChunks) {
-      const full = end - start === 1 || ranges.covers(start, ext);
-      yield { type: "group", start, end, isRoot, full };
+    const item = leaf(start, end, ext, isRoot);
+    if (item !== undefined) {
+      yield item;
       continue;
     }
     const node = tree.nodeOver(start, end)!;
@@ -76,28 +82,33 @@ export function* walkGroups(
   }
 }
 
+/** Stored pairs and chunk groups in pre-order: the unit the store and outboard work in. */
+export function walkGroups(
+  tree: BaoTree,
+  ranges: ChunkRanges,
+): Generator<ParentItem | GroupItem> {
+  return walk(tree, ranges, [0, tree.chunks, true], (start, end, ext, isRoot) => {
+    if (end - start > tree.groupChunks) return undefined;
+    const full = end - start === 1 || ranges.covers(start, ext);
+    return { type: "group", start, end, isRoot, full } satisfies GroupItem;
+  });
+}
+
 /** The wire items inside a partially queried group: unstored pairs and leaves, in pre-order. */
-export function* walkInGroup(
+export function walkInGroup(
   tree: BaoTree,
   ranges: ChunkRanges,
   group: GroupItem,
 ): Generator<ParentItem | LeafItem> {
-  const stack: [number, number, boolean][] = [[group.start, group.end, group.isRoot]];
-  while (stack.length > 0) {
-    const [start, end, isRoot] = stack.pop()!;
-    const ext = extentEnd(tree, end);
-    if (!ranges.intersects(start, ext)) continue;
-    if (end - start === 1 || ranges.covers(start, ext)) {
-      yield { type: "leaf", start, end, isRoot };
-      continue;
-    }
-    const node = tree.nodeOver(start, end)!;
-    const mid = tree.mid(node);
-    const left = ranges.intersects(start, mid);
-    const right = ranges.intersects(mid, ext);
-    yield { type: "parent", node, isRoot, left, right };
-    stack.push([mid, end, false], [start, mid, false]);
-  }
+  return walk(
+    tree,
+    ranges,
+    [group.start, group.end, group.isRoot],
+    (start, end, ext, isRoot) =>
+      end - start === 1 || ranges.covers(start, ext)
+        ? { type: "leaf", start, end, isRoot } satisfies LeafItem
+        : undefined,
+  );
 }
 
 /** Every item of the encoding in wire order, partial groups expanded. */

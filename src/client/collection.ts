@@ -25,6 +25,7 @@ import {
 } from "./gateway_request.ts";
 import { provenSize } from "./size_proof.ts";
 import { type FetchOptions, fetchVerified } from "./verified_fetch.ts";
+import { mapLimited } from "../collection/concurrency.ts";
 
 /** One child of a verified collection. */
 export interface ListedEntry {
@@ -76,24 +77,6 @@ async function loadCollection(ctx: GatewayContext, hash: Hash): Promise<Collecti
   }
   ctx.cache.collections.set(key, collection);
   return collection;
-}
-
-/** `fn` over `items` with at most `limit` calls pending, results in order. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /**

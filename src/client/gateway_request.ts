@@ -12,6 +12,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { type Hash, parseHash } from "../blake3/hash.ts";
 import { GatewayError, GatewayUnreachableError, NotFoundError } from "./errors.ts";
 import { defaultCache, type VerifiedCache } from "./verified_cache.ts";
@@ -73,13 +74,7 @@ async function errorText(res: Response): Promise<string> {
   } finally {
     reader.cancel().catch(() => {});
   }
-  const bytes = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    bytes.set(p, o);
-    o += p.length;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, MAX_ERROR_BODY));
+  return new TextDecoder().decode(concatBytes(parts).subarray(0, MAX_ERROR_BODY));
 }
 
 /** The typed error for a response with an error status. */

@@ -11,7 +11,7 @@
  */
 
 import { type Hash, toHex } from "../blake3/hash.ts";
-import { collect } from "../bao/encode.ts";
+import { collect } from "../bytes.ts";
 import { readVerifiedExact } from "../bao/read.ts";
 import type { BlobProvider } from "../protocol/response_writer.ts";
 import { BlobNotFoundError } from "../store/errors.ts";

@@ -8,7 +8,7 @@
  */
 
 import { type Hash, toHex } from "../blake3/hash.ts";
-import { collect } from "../bao/encode.ts";
+import { collect } from "../bytes.ts";
 import { readVerifiedExact } from "../bao/read.ts";
 import { HashSeq } from "../collection/hash_seq.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { DecodeError } from "./decode_error.ts";
 import { decodeVarint, encodeVarint } from "./varint.ts";
 
@@ -124,12 +125,6 @@ export class PostcardWriter {
 
   /** Everything written, in one buffer. */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let o = 0;
-    for (const p of this.#parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.#parts);
   }
 }

@@ -12,6 +12,6 @@ export class UploadTooLargeError extends Error {
 export class BlobNotFoundError extends Error {
   override name = "BlobNotFoundError";
   constructor(readonly hash: string) {
-    super(`blob ${hash} is not in this store`);
+    super(`blob ${hash} is not here`);
   }
 }
