@@ -120,51 +120,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
   const onDeploy = get("DENO_DEPLOYMENT_ID") !== undefined;
   const kvPath = "KV_PATH" in env ? get("KV_PATH") : onDeploy ? undefined : DEFAULTS.kvPath;
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    integer(get(name) ?? String(fallback), name, min, max);
+  const bytes = (name: string, fallback: number) =>
+    parseByteSize(get(name) ?? String(fallback), name);
+  const YEAR = 86_400 * 365;
   return {
-    port: integer(get("PORT") ?? String(DEFAULTS.port), "PORT", 0, 65535),
+    port: int("PORT", DEFAULTS.port, 0, 65535),
     hostname: get("HOSTNAME") ?? DEFAULTS.hostname,
     kvPath,
     token: get("GATEWAY_TOKEN"),
     peers: (get("GATEWAY_PEERS") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "")
       .map((p) => url(p, "GATEWAY_PEERS")),
-    maxUpload: parseByteSize(
-      get("GATEWAY_MAX_UPLOAD") ?? String(DEFAULTS.maxUpload),
-      "GATEWAY_MAX_UPLOAD",
-    ),
-    maxInFlight: integer(
-      get("GATEWAY_MAX_INFLIGHT") ?? String(DEFAULTS.maxInFlight),
-      "GATEWAY_MAX_INFLIGHT",
-      1,
-      1_000_000,
-    ),
-    gcIntervalMs: 1000 * integer(
-      get("GATEWAY_GC_INTERVAL") ?? String(DEFAULTS.gcIntervalSeconds),
-      "GATEWAY_GC_INTERVAL",
-      0,
-      86_400 * 365,
-    ),
-    uploadStaleMs: 1000 * integer(
-      get("GATEWAY_UPLOAD_STALE") ?? String(DEFAULTS.uploadStaleSeconds),
-      "GATEWAY_UPLOAD_STALE",
-      1,
-      86_400 * 365,
-    ),
-    cacheBytes: parseByteSize(
-      get("GATEWAY_CACHE_BYTES") ?? String(DEFAULTS.cacheBytes),
-      "GATEWAY_CACHE_BYTES",
-    ),
-    peerTimeoutMs: integer(
-      get("GATEWAY_PEER_TIMEOUT") ?? String(DEFAULTS.peerTimeoutMs),
-      "GATEWAY_PEER_TIMEOUT",
-      1,
-      600_000,
-    ),
-    discoveryTimeoutMs: integer(
-      get("GATEWAY_DISCOVERY_TIMEOUT") ?? String(DEFAULTS.discoveryTimeoutMs),
-      "GATEWAY_DISCOVERY_TIMEOUT",
-      1,
-      600_000,
-    ),
+    maxUpload: bytes("GATEWAY_MAX_UPLOAD", DEFAULTS.maxUpload),
+    maxInFlight: int("GATEWAY_MAX_INFLIGHT", DEFAULTS.maxInFlight, 1, 1_000_000),
+    gcIntervalMs: 1000 * int("GATEWAY_GC_INTERVAL", DEFAULTS.gcIntervalSeconds, 0, YEAR),
+    uploadStaleMs: 1000 * int("GATEWAY_UPLOAD_STALE", DEFAULTS.uploadStaleSeconds, 1, YEAR),
+    cacheBytes: bytes("GATEWAY_CACHE_BYTES", DEFAULTS.cacheBytes),
+    peerTimeoutMs: int("GATEWAY_PEER_TIMEOUT", DEFAULTS.peerTimeoutMs, 1, 600_000),
+    discoveryTimeoutMs: int("GATEWAY_DISCOVERY_TIMEOUT", DEFAULTS.discoveryTimeoutMs, 1, 600_000),
     secretKey: secretKey(get("GATEWAY_SECRET_KEY")),
   };
 }
