@@ -39,7 +39,7 @@ export interface FetcherOptions {
   /** How long to wait for peers' discovery answers. */
   discoveryMs: number;
   timeouts: PeerTimeouts;
-  /** Groups a reader asks for ahead of where it reads (4 MiB at 256). */
+  /** Groups a reader asks for ahead of where it reads (16 MiB at 1024). */
   windowGroups: number;
   /** How long a peer's discovery answer is reused. */
   availabilityTtlMs: number;
@@ -48,7 +48,7 @@ export interface FetcherOptions {
 export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
   discoveryMs: 2000,
   timeouts: { firstByteMs: 5000, stallMs: 10_000 },
-  windowGroups: 256,
+  windowGroups: 1024,
   availabilityTtlMs: 30_000,
 };
 

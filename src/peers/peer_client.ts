@@ -128,35 +128,36 @@ export async function streamFromPeer(
   const decoder = new BaoDecoder(hash, ranges, 4, { onPair: handlers.onPair });
   const reader = res.body.getReader();
   let received = 0;
-  let first = true;
+  // One watchdog per response instead of a timer per piece: the first piece must come within
+  // the first-byte deadline, each later one within the stall deadline of the one before.
+  let lastProgress = performance.now();
+  let timedOut: string | undefined;
+  const watchdog = setInterval(() => {
+    const limit = received === 0
+      ? timeouts.firstByteMs - (lastProgress - started)
+      : timeouts.stallMs;
+    if (performance.now() - lastProgress < limit) return;
+    timedOut = received === 0 ? "no first byte in time" : "stalled";
+    reader.cancel().catch(() => {});
+    controller.abort();
+  }, Math.max(10, Math.min(timeouts.firstByteMs, timeouts.stallMs) / 4));
   try {
     while (true) {
-      // The first piece must come within the first-byte deadline, later ones within the stall.
-      const limit = first ? timeouts.firstByteMs - (performance.now() - started) : timeouts.stallMs;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const read = reader.read().catch((e) => {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        if (timedOut !== undefined) throw new PeerRequestError(peer.url, "timeout", timedOut);
         // The connection broke mid-response: the peer stopped sending.
         throw new PeerRequestError(
           peer.url,
           "truncated",
           e instanceof Error ? e.message : String(e),
         );
-      });
-      const next = await Promise.race([
-        read,
-        new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), Math.max(limit, 1))),
-      ]);
-      clearTimeout(timer);
-      if (next === "timeout") {
-        controller.abort();
-        throw new PeerRequestError(
-          peer.url,
-          "timeout",
-          first ? "no first byte in time" : "stalled",
-        );
       }
+      if (timedOut !== undefined) throw new PeerRequestError(peer.url, "timeout", timedOut);
       if (next.done) break;
-      first = false;
+      lastProgress = performance.now();
       received += next.value.length;
       for (const v of decoder.push(next.value)) handlers.onData(v);
       if (
@@ -180,6 +181,7 @@ export async function streamFromPeer(
     if (e instanceof TruncatedError) throw new PeerRequestError(peer.url, "truncated", e.message);
     throw new PeerRequestError(peer.url, "protocol", e instanceof Error ? e.message : String(e));
   } finally {
+    clearInterval(watchdog);
     reader.releaseLock();
   }
   peer.recordSuccess(performance.now() - started, received);

@@ -75,6 +75,7 @@ export class KvBlobSource implements BaoSource {
   readonly #consistency: Deno.KvConsistencyLevel;
   readonly #pageCount: number;
   #windowEnd: number;
+  #windowSet = false;
   #spans: Span[] = [];
 
   constructor(
@@ -103,6 +104,7 @@ export class KvBlobSource implements BaoSource {
    */
   setReadWindow(end: number): void {
     this.#windowEnd = Math.min(Math.ceil(end / DATA_PAGE), this.#pageCount);
+    this.#windowSet = true;
   }
 
   async loadPair(node: TreeNode): Promise<Uint8Array> {
@@ -154,8 +156,11 @@ export class KvBlobSource implements BaoSource {
   async #page(p: number): Promise<Page> {
     let i = this.#spans.findIndex((s) => s.first <= p && p < s.end);
     if (i < 0) {
-      // Not where the reader was heading: start over here, one page at first.
-      this.#spans = [this.#fetch(p, 1)];
+      // Not where the reader was heading: start over here. With a window set, the reads up to
+      // its end are known wanted; otherwise start with one page and grow as the reader proves
+      // sequential, so that a random read costs one page.
+      const first = this.#windowSet ? Math.min(MAX_SPAN, Math.max(1, this.#windowEnd - p)) : 1;
+      this.#spans = [this.#fetch(p, first)];
       i = 0;
     }
     // Spans behind the reader are done with.
