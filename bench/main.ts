@@ -6,12 +6,14 @@ import { collectionsBench } from "./collections.ts";
 import { coreBench } from "./core.ts";
 import { httpBench } from "./http.ts";
 import { loadBench } from "./load.ts";
+import { peersBench } from "./peers.ts";
 
 const SUITES: Record<string, () => Promise<boolean>> = {
   core: coreBench,
   collections: collectionsBench,
   http: httpBench,
   load: loadBench,
+  peers: peersBench,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

@@ -1,0 +1,84 @@
+/**
+ * Peer bridge benchmark (issue 5): gateway B serving a 256 MiB blob that only A holds (so B
+ * fetches it from A while it serves it), against the same GET straight from A, in the same run.
+ * Each B starts with an empty store so that every run is a real miss.
+ */
+import { type Figure, report } from "./harness.ts";
+import { median, randomFile, run, startServer } from "./processes.ts";
+
+const SIZE = 256 << 20;
+const RUNS = 3;
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+
+/** curl's time to first byte (ms) and download speed (MB/s). */
+async function timedGet(url: string): Promise<{ ttfbMs: number; mbps: number }> {
+  const out = await run("curl", [
+    "-s",
+    "-f",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{time_starttransfer} %{speed_download}",
+    url,
+  ]);
+  const [ttfb, speed] = out.trim().split(" ").map(Number);
+  return { ttfbMs: ttfb * 1000, mbps: speed / 1e6 };
+}
+
+export async function peersBench(): Promise<boolean> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-peers-" });
+  const file = `${dir}/blob.bin`;
+  await randomFile(file, SIZE);
+  const env = { GATEWAY_GC_INTERVAL: "0" };
+  const a = await startServer(
+    here("../main.ts"),
+    () => [],
+    { ...env, KV_PATH: `${dir}/a.kv` },
+    "/health",
+  );
+  try {
+    const up = JSON.parse(
+      await run("curl", ["-s", "-f", "-X", "POST", "-T", file, `${a.url}/blobs`]),
+    );
+    const direct: { ttfbMs: number; mbps: number }[] = [];
+    const bridged: { ttfbMs: number; mbps: number }[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      direct.push(await timedGet(`${a.url}/blobs/${up.hash}`));
+      const b = await startServer(here("../main.ts"), () => [], {
+        ...env,
+        KV_PATH: `${dir}/b${i}.kv`,
+        GATEWAY_PEERS: a.url,
+      }, "/health");
+      try {
+        bridged.push(await timedGet(`${b.url}/blobs/${up.hash}`));
+      } finally {
+        await b.stop();
+      }
+    }
+    const aSpeed = median(direct.map((d) => d.mbps));
+    const figures: Figure[] = [
+      { name: "GET 256 MiB straight from A (baseline)", value: aSpeed, unit: "MB/s" },
+      {
+        name: "GET 256 MiB from B, fetched from A meanwhile",
+        value: median(bridged.map((d) => d.mbps)),
+        unit: "MB/s",
+        baseline: { name: "A direct", value: aSpeed },
+        target: 0.7,
+      },
+      {
+        name: "time to first byte, A direct",
+        value: median(direct.map((d) => d.ttfbMs)),
+        unit: "ms",
+      },
+      {
+        name: "time to first byte, B (miss: discovery + first fetch)",
+        value: median(bridged.map((d) => d.ttfbMs)),
+        unit: "ms",
+      },
+    ];
+    return report(`peers: B bridging a 256 MiB blob from A, median of ${RUNS} cold runs`, figures);
+  } finally {
+    await a.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
