@@ -1,0 +1,160 @@
+/**
+ * Verified downloads into files for `gateway get`, resumable: what an earlier, interrupted run
+ * left in the file is checked against the blob's verified outboard 16 KiB group by group, the
+ * verified prefix is kept, and only the rest is fetched, verified as it streams. A file that
+ * was cut short, or whose kept part was damaged since, costs at most one group more than the
+ * bytes that are actually missing or wrong; a complete file costs only the outboard.
+ *
+ * @module
+ */
+
+import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
+import { type BaoSource, verifiedSteps } from "../src/bao/encode.ts";
+import { HashMismatchError } from "../src/bao/errors.ts";
+import type { MemOutboard } from "../src/bao/outboard.ts";
+import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
+import {
+  type ClientOptions,
+  listCollection,
+  NotFoundError,
+  verifiedFetch,
+} from "../src/client/mod.ts";
+import { type GatewayContext, gatewayContext, startGet } from "../src/client/gateway_request.ts";
+import { verifiedOutboard } from "../src/client/outboard_fetch.ts";
+import { provenSize } from "../src/client/size_proof.ts";
+import { readAt, writeAll } from "./io.ts";
+import type { ProgressLine } from "./progress.ts";
+
+/** Where and how to fetch. */
+export interface Source {
+  readonly gateway: string;
+  readonly client: ClientOptions;
+  readonly via: "bao" | "outboard";
+}
+
+/** What one file's download did. */
+export interface Downloaded {
+  readonly size: number;
+  /** Bytes already in the file that verified and were kept. */
+  readonly kept: number;
+}
+
+/** The verified outboard of `hash` (a blob of proven `size`), from the cache or the gateway. */
+async function outboardOf(ctx: GatewayContext, hash: Hash, size: number): Promise<MemOutboard> {
+  const hex = toHex(hash);
+  return ctx.cache.outboards.get(hex) ??
+    await verifiedOutboard(ctx, hash, size, startGet(ctx, `/blobs/${hex}/outboard`));
+}
+
+/**
+ * How many leading bytes of the file at `path` are the blob's own: whole groups that verify
+ * against the outboard, up to the first that does not (or the blob's size, if all of it does).
+ */
+async function verifiedPrefix(path: string, outboard: MemOutboard): Promise<number> {
+  const tree = outboard.tree;
+  const file = await Deno.open(path, { read: true });
+  try {
+    const length = (await file.stat()).size;
+    // A trailing part group cannot be checked: it is fetched again.
+    const end = length >= tree.size ? tree.size : length - length % tree.groupBytes;
+    if (end === 0) return 0;
+    const source: BaoSource = {
+      tree,
+      root: outboard.root,
+      loadPair: (node) => outboard.loadPair(node),
+      readData: (a, b) => readAt(file, a, b),
+    };
+    let kept = 0;
+    try {
+      for await (const step of verifiedSteps(source, ChunkRanges.fromBytes(0, end))) {
+        if (step.type === "group") kept = tree.byteRange(step.item.start, step.item.end)[1];
+      }
+    } catch (e) {
+      if (!(e instanceof HashMismatchError)) throw e;
+    }
+    return kept;
+  } finally {
+    file.close();
+  }
+}
+
+/** Bytes of the file at `path`, 0 when there is none. */
+async function lengthOf(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
+
+/**
+ * Makes the file at `path` hold the blob `hash`, keeping what verifies of its current contents
+ * and fetching the rest verified. `progress` counts kept bytes as done. A verification failure
+ * while fetching leaves the verified bytes before it in the file, for the next run.
+ */
+export async function downloadBlob(
+  source: Source,
+  hash: Hash,
+  path: string,
+  progress: ProgressLine,
+  base = 0,
+): Promise<Downloaded> {
+  const ctx = gatewayContext(source.gateway, source.client);
+  const size = await provenSize(ctx, hash);
+  let kept = 0;
+  if (await lengthOf(path) > 0) {
+    try {
+      kept = await verifiedPrefix(path, await outboardOf(ctx, hash, size));
+    } catch (e) {
+      // A gateway that reaches the blob only through peers has no outboard to give: start over.
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+  progress.update(base + kept);
+  const file = await Deno.open(path, { write: true, create: true });
+  try {
+    await file.truncate(kept);
+    if (kept === size) return { size, kept };
+    const res = await verifiedFetch(source.gateway, hash, {
+      ...source.client,
+      via: source.via,
+      range: kept === 0 ? undefined : { start: kept },
+      onProgress: (p) => progress.update(base + kept + p.verified),
+    });
+    await file.seek(kept, Deno.SeekMode.Start);
+    for await (const piece of res.body!) await writeAll(file, piece);
+    return { size, kept };
+  } finally {
+    file.close();
+  }
+}
+
+/** The path of a collection entry under `dir`; names are validated by `Collection.decode`. */
+function entryPath(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
+}
+
+/**
+ * Every file of the collection `hash` under `dir`, by its collection name (sendme names start
+ * with the uploaded directory's own name), each resumed like `downloadBlob`. Returns the files
+ * and bytes written.
+ */
+export async function downloadCollection(
+  source: Source,
+  hash: Hash,
+  dir: string,
+  progress: ProgressLine,
+): Promise<{ files: number; size: number; kept: number }> {
+  const listing = await listCollection(source.gateway, hash, source.client);
+  progress.total = listing.totalSize;
+  let done = 0, kept = 0;
+  for (const entry of listing.entries) {
+    const path = entryPath(dir, entry.name);
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    const result = await downloadBlob(source, parseHash(entry.hash), path, progress, done);
+    done += result.size;
+    kept += result.kept;
+  }
+  return { files: listing.entries.length, size: done, kept };
+}

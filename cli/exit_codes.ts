@@ -1,0 +1,98 @@
+/**
+ * The exit statuses and one-line messages of `gateway` (cli/gateway.ts), which scripts rely on:
+ * each failure a caller would handle differently has its own status, and the message names it.
+ *
+ * | status | meaning |
+ * |---|---|
+ * | 0 | success |
+ * | 1 | verification failed: the gateway's bytes do not prove the hash (nothing unproven was written) |
+ * | 2 | usage: bad arguments, a malformed hash or URL, a range outside the blob |
+ * | 3 | not found: the gateway has no such blob, collection or entry (or the hash is not a collection) |
+ * | 4 | network: the gateway cannot be reached, cut the response short, or answered another error |
+ * | 5 | auth: the gateway refused the write (401 no token, 403 wrong token) |
+ * | 6 | local: a file could not be read or written, or changed while it was sent |
+ *
+ * @module
+ */
+
+import { InvalidHashError } from "../src/blake3/hash.ts";
+import {
+  EntryNotFoundError,
+  GatewayError,
+  GatewayUnreachableError,
+  InvalidRangeError,
+  NotACollectionError,
+  NotFoundError,
+  RangeNotSatisfiableError,
+  TruncatedResponseError,
+  VerificationError,
+} from "../src/client/mod.ts";
+import { FileChangedError } from "./tar_stream.ts";
+
+export const EXIT = {
+  ok: 0,
+  verification: 1,
+  usage: 2,
+  notFound: 3,
+  network: 4,
+  auth: 5,
+  local: 6,
+} as const;
+
+/** A mistake in how the command was called. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The gateway stored something other than what was sent (its hash differs from ours). */
+export class UploadMismatchError extends VerificationError {
+  override name = "UploadMismatchError";
+}
+
+/** The status and the message (without the `gateway <command>:` prefix) for a failure. */
+export function failure(e: unknown): { code: number; message: string } | undefined {
+  if (e instanceof InvalidHashError) {
+    return { code: EXIT.usage, message: `invalid hash: ${e.message}` };
+  }
+  if (
+    e instanceof UsageError || e instanceof InvalidRangeError ||
+    e instanceof RangeNotSatisfiableError
+  ) {
+    return { code: EXIT.usage, message: e.message };
+  }
+  if (e instanceof VerificationError) {
+    return { code: EXIT.verification, message: `verification failed: ${e.message}` };
+  }
+  if (e instanceof NotFoundError) return { code: EXIT.notFound, message: `not found: ${e.detail}` };
+  if (e instanceof EntryNotFoundError || e instanceof NotACollectionError) {
+    return { code: EXIT.notFound, message: `not found: ${e.message}` };
+  }
+  if (e instanceof GatewayError && e.status === 401) {
+    return {
+      code: EXIT.auth,
+      message: "unauthorized: the gateway needs a token (--token or GATEWAY_TOKEN)",
+    };
+  }
+  if (e instanceof GatewayError && e.status === 403) {
+    return { code: EXIT.auth, message: `forbidden: the gateway refused (${e.detail || e.error})` };
+  }
+  if (e instanceof GatewayUnreachableError) {
+    const cause = e.cause instanceof Error ? e.cause.message : String(e.cause);
+    return { code: EXIT.network, message: `unreachable: ${new URL(e.url).origin}: ${cause}` };
+  }
+  if (e instanceof GatewayError) {
+    return { code: EXIT.network, message: `gateway error: ${e.message}` };
+  }
+  if (e instanceof TruncatedResponseError) {
+    return { code: EXIT.network, message: `cut short: ${e.message}` };
+  }
+  if (e instanceof FileChangedError || isFileSystemError(e)) {
+    return { code: EXIT.local, message: (e as Error).message };
+  }
+  return undefined;
+}
+
+/** One of Deno's file system errors (not found, permission denied, is a directory, …). */
+function isFileSystemError(e: unknown): boolean {
+  return Object.values(Deno.errors).some((type) => e instanceof type);
+}

@@ -1,0 +1,514 @@
+/**
+ * `gateway`: the command-line client of a verified content gateway (issue 7). Uploads files and
+ * directories, and downloads, lists and prints content verified against its BLAKE3 hash by
+ * `src/client`, so no byte the gateway sends is written before it is proven.
+ *
+ * stdout carries only data (hashes, listings, bytes), stderr the progress and one-line errors,
+ * and the exit status says what went wrong (exit_codes.ts), so the commands compose in scripts.
+ *
+ * Run as `deno task cli …`, or install it: `deno install -g -A -n gateway cli/gateway.ts`.
+ *
+ * @module
+ */
+
+import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
+import { Hasher } from "../src/blake3/hasher.ts";
+import { Collection } from "../src/collection/collection.ts";
+import { directoryFiles } from "../src/collection/directory.ts";
+import { formatSize } from "../src/collection/listing_html.ts";
+import {
+  type ByteSpan,
+  type ClientOptions,
+  EntryNotFoundError,
+  type FetchLike,
+  GatewayError,
+  GatewayUnreachableError,
+  listCollection,
+  NotACollectionError,
+  NotFoundError,
+  VerifiedCache,
+  verifiedFetch,
+} from "../src/client/mod.ts";
+import { gatewayContext, startGet } from "../src/client/gateway_request.ts";
+import { downloadBlob, downloadCollection, type Source } from "./download.ts";
+import { writeAll } from "./io.ts";
+import { EXIT, failure, UploadMismatchError, UsageError } from "./exit_codes.ts";
+import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
+import { tarPieces } from "./tar_stream.ts";
+import { parseTarget, type Target } from "./target.ts";
+
+const USAGE = `usage: gateway [options] <command> ...
+
+commands:
+  put FILE|DIR                   upload a file as a blob, or a directory as a collection
+                                 (named as sendme names it); prints the hash, checked
+                                 against the hash computed locally
+  get HASH|URL [-o OUT] [--range a-b]
+                                 verified download into OUT (default: the entry's name, or
+                                 the hash); a partial OUT is verified and resumed. A
+                                 collection is written as files under OUT (default: .)
+  cat HASH|URL [--range a-b]     verified bytes to stdout
+  ls HASH|URL                    list a collection, verified: hash, size, name per line
+  info HASH|URL                  what the gateway holds of a blob (its discovery answer)
+
+  HASH is 64 hex or 52 base32 characters; HASH/name names a collection's entry; URL is a
+  gateway URL: …/blobs/<hash>, …/collections/<hash> or …/collections/<hash>/<name>.
+
+options:
+  --gateway URL    the gateway (env GATEWAY_URL; default ${"http://127.0.0.1:8080"})
+  --token T        bearer token for uploads (env GATEWAY_TOKEN)
+  -o, --output P   where get writes (- for stdout)
+  --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
+  --via bao|outboard
+                   verify Bao streams (default) or plain ranges against the outboard
+  --json           machine-readable output (put, ls, info)
+  -q, --quiet      no progress on stderr
+  -h, --help       this text
+
+exit status: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 unreachable or gateway
+error, 5 token refused, 6 local file error.`;
+
+const DEFAULT_GATEWAY = "http://127.0.0.1:8080";
+
+/** `--help`: the usage text on stdout, success. */
+class HelpRequested extends Error {}
+
+interface Options {
+  gateway: string;
+  token: string | undefined;
+  output: string | undefined;
+  range: ByteSpan | undefined;
+  via: "bao" | "outboard";
+  json: boolean;
+  quiet: boolean;
+  positional: string[];
+}
+
+/** `a-b` (inclusive) or `a-` → the span `[a, b + 1)` or `[a, end)`. */
+function parseRange(text: string): ByteSpan {
+  const m = /^(\d+)-(\d*)$/.exec(text);
+  const start = Number(m?.[1]), last = m?.[2] ? Number(m[2]) : undefined;
+  if (m === null || !Number.isSafeInteger(start) || (last !== undefined && !(last >= start))) {
+    throw new UsageError(`--range takes a-b or a- (bytes, inclusive), got "${text}"`);
+  }
+  return last === undefined ? { start } : { start, end: last + 1 };
+}
+
+function parseGateway(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href.replace(/\/+$/, "");
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`the gateway must be an http(s) URL, got "${text}"`);
+}
+
+function parseArgs(argv: string[], env: Record<string, string | undefined>): Options {
+  const options: Options = {
+    gateway: parseGateway(env.GATEWAY_URL || DEFAULT_GATEWAY),
+    token: env.GATEWAY_TOKEN || undefined,
+    output: undefined,
+    range: undefined,
+    via: "bao",
+    json: false,
+    quiet: false,
+    positional: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--gateway") options.gateway = parseGateway(value());
+    else if (flag === "--token") options.token = value();
+    else if (flag === "-o" || flag === "--output") options.output = value();
+    else if (flag === "--range") options.range = parseRange(value());
+    else if (flag === "--via") {
+      const via = value();
+      if (via !== "bao" && via !== "outboard") {
+        throw new UsageError(`--via takes bao or outboard, got "${via}"`);
+      }
+      options.via = via;
+    } else if (flag === "--json") options.json = true;
+    else if (flag === "-q" || flag === "--quiet") options.quiet = true;
+    else if (flag === "-h" || flag === "--help") throw new HelpRequested();
+    else if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown option ${flag}`);
+    else options.positional.push(arg);
+  }
+  return options;
+}
+
+function expectOne(options: Options, what: string): string {
+  if (options.positional.length !== 1) {
+    throw new UsageError(`expected ${what}, got ${options.positional.length} arguments`);
+  }
+  return options.positional[0];
+}
+
+/** `fetch` with the bearer token on every request, when there is one. */
+function authorizedFetch(token: string | undefined): FetchLike {
+  if (token === undefined) return (input, init) => fetch(input, init);
+  return (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** One invocation: its options, the client settings, and the progress line on screen. */
+class Run {
+  readonly client: ClientOptions;
+  #line: ProgressLine | undefined;
+
+  constructor(readonly options: Options) {
+    this.client = { fetch: authorizedFetch(options.token), cache: new VerifiedCache() };
+  }
+
+  source(target?: Target): Source {
+    return {
+      gateway: target?.gateway ?? this.options.gateway,
+      client: this.client,
+      via: this.options.via,
+    };
+  }
+
+  progress(label: string, total?: number): ProgressLine {
+    this.#line = new ProgressLine(label, total, this.options.quiet ? SILENT : stderrSink());
+    return this.#line;
+  }
+
+  /** Clears a live progress line so an error message starts on its own line. */
+  abandonProgress(): void {
+    this.#line?.abandon();
+  }
+
+  print(text: string): void {
+    console.log(text);
+  }
+}
+
+/** The error for a POST answered with an error status, from the gateway's JSON body. */
+async function statusFailure(res: Response): Promise<GatewayError> {
+  const text = await res.text();
+  let error = res.statusText, detail = text.slice(0, 500);
+  try {
+    const body = JSON.parse(text);
+    if (typeof body?.error === "string") error = body.error;
+    if (typeof body?.detail === "string") detail = body.detail;
+  } catch {
+    // not the gateway's JSON: keep the text
+  }
+  const Type = res.status === 404 ? NotFoundError : GatewayError;
+  return new Type(res.status, error, detail);
+}
+
+interface Stored {
+  hash: string;
+  size?: number;
+  entries?: { name: string; hash: string; size: number }[];
+}
+
+/**
+ * POSTs `pieces` as a streamed body. A failure of the body itself (a file that changed or could
+ * not be read) is reported as such, not as the connection error it causes.
+ */
+async function post(
+  run: Run,
+  path: string,
+  contentType: string,
+  pieces: AsyncIterable<Uint8Array>,
+): Promise<Stored> {
+  const url = run.options.gateway + path;
+  let bodyError: unknown;
+  const watched = async function* () {
+    try {
+      yield* pieces;
+    } catch (e) {
+      bodyError = e;
+      throw e;
+    }
+  };
+  let res: Response;
+  try {
+    res = await run.client.fetch!(url, {
+      method: "POST",
+      headers: { "Content-Type": contentType },
+      body: ReadableStream.from(watched()),
+    });
+  } catch (e) {
+    throw bodyError ?? new GatewayUnreachableError(url, e);
+  }
+  if (!res.ok) throw await statusFailure(res);
+  return await res.json();
+}
+
+/** What a resumed download kept, exactly, for the final line. */
+function kept(bytes: number): string {
+  return bytes > 0 ? `, kept ${bytes} verified bytes already there` : "";
+}
+
+/** The last path segment, for labels. */
+function baseName(path: string): string {
+  return path.replace(/\/+$/, "").split("/").pop() || path;
+}
+
+function short(hex: string): string {
+  return `${hex.slice(0, 12)}…`;
+}
+
+async function putFile(run: Run, path: string, size: number): Promise<void> {
+  const progress = run.progress(`put ${baseName(path)}`, size);
+  const hasher = new Hasher();
+  const pieces = async function* () {
+    for await (const piece of (await Deno.open(path, { read: true })).readable) {
+      hasher.update(piece);
+      progress.add(piece.length);
+      yield piece;
+    }
+  };
+  const stored = await post(run, "/blobs", "application/octet-stream", pieces());
+  const local = toHex(hasher.finalize());
+  if (stored.hash !== local) {
+    throw new UploadMismatchError(
+      `the gateway answered ${stored.hash}; the file hashes to ${local}`,
+    );
+  }
+  progress.finish(`stored blob ${short(local)}`);
+  run.print(run.options.json ? JSON.stringify(stored) : local);
+}
+
+async function putDirectory(run: Run, path: string): Promise<void> {
+  const files = await directoryFiles(path);
+  const sizes = await Promise.all(files.map(async (f) => (await Deno.stat(f.path)).size));
+  const progress = run.progress(`put ${baseName(path)}`, sizes.reduce((a, b) => a + b, 0));
+  const hashers = files.map(() => new Hasher());
+  const pieces = tarPieces(files, (i, bytes) => {
+    hashers[i].update(bytes);
+    progress.add(bytes.length);
+  });
+  const stored = await post(run, "/collections", "application/x-tar", pieces);
+  const local = toHex(
+    Collection.create(files.map((f, i) => ({ name: f.name, hash: hashers[i].finalize() }))).hash,
+  );
+  if (stored.hash !== local) {
+    throw new UploadMismatchError(
+      `the gateway answered ${stored.hash}; the directory's collection hashes to ${local}`,
+    );
+  }
+  progress.finish(`stored collection ${short(local)} of ${files.length} files`);
+  run.print(run.options.json ? JSON.stringify(stored) : local);
+}
+
+async function put(run: Run): Promise<void> {
+  const path = expectOne(run.options, "FILE|DIR");
+  const info = await Deno.stat(path);
+  if (info.isDirectory) return await putDirectory(run, path);
+  if (!info.isFile) throw new UsageError(`${path} is neither a file nor a directory`);
+  await putFile(run, path, info.size);
+}
+
+/** The hash of the entry `name` of a verified collection. */
+async function entryHash(run: Run, target: Target & { kind: "entry" }): Promise<Hash> {
+  const listing = await listCollection(run.source(target).gateway, target.hash, {
+    ...run.client,
+    sizes: false,
+  });
+  const entry = listing.entries.find((e) => e.name === target.name);
+  if (entry === undefined) throw new EntryNotFoundError(target.name);
+  return parseHash(entry.hash);
+}
+
+/** The blob a target names (an entry is looked up in its verified collection). */
+async function blobOf(run: Run, target: Target): Promise<Hash> {
+  if (target.kind === "collection") {
+    throw new UsageError("that names a whole collection: use get -o DIR, or ls");
+  }
+  return target.kind === "entry" ? await entryHash(run, target) : target.hash;
+}
+
+/**
+ * Whether the gateway's discovery says `hash` is a hash sequence, so that `get HASH` of a
+ * collection writes its files. A hint only: the listing that follows is verified, and a hash
+ * seq that is not a collection is fetched as the blob it is.
+ */
+async function hintsCollection(run: Run, target: Target): Promise<boolean> {
+  const ctx = gatewayContext(run.source(target).gateway, run.client);
+  try {
+    const res = await startGet(ctx, `/discovery/${toHex(target.hash)}`).response;
+    return Array.isArray((await res.json())?.children);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verified bytes of a blob (or of `--range` of it) into `dest`: stdout, or a fresh file (a range
+ * is not resumed: the file holds the range alone).
+ */
+async function streamTo(
+  run: Run,
+  target: Target,
+  label: string,
+  dest: () => Promise<WritableStream<Uint8Array>>,
+): Promise<void> {
+  const hash = await blobOf(run, target);
+  const progress = run.progress(label);
+  const res = await verifiedFetch(run.source(target).gateway, hash, {
+    ...run.client,
+    via: run.options.via,
+    range: run.options.range,
+    onProgress: (p) => {
+      progress.total = p.total;
+      progress.update(p.verified);
+    },
+  });
+  await res.body!.pipeTo(await dest());
+  progress.finish(`verified ${short(toHex(hash))}`);
+}
+
+/** stdout as a stream that stays open for whatever is printed after. */
+function stdout(): Promise<WritableStream<Uint8Array>> {
+  return Promise.resolve(
+    new WritableStream({ write: (bytes) => writeAll(Deno.stdout, bytes) }),
+  );
+}
+
+async function get(run: Run): Promise<void> {
+  const target = parseTarget(expectOne(run.options, "HASH|URL"));
+  const out = run.options.output;
+  const whole = run.options.range === undefined;
+  if (
+    target.kind === "collection" ||
+    (target.kind === "blob" && whole && out !== "-" && await hintsCollection(run, target))
+  ) {
+    if (out === "-" || !whole) throw new UsageError("a collection is written as files: use -o DIR");
+    try {
+      const progress = run.progress(`get ${short(toHex(target.hash))}`);
+      const done = await downloadCollection(run.source(target), target.hash, out ?? ".", progress);
+      progress.finish(
+        `${done.files} files verified into ${out ?? "."}` +
+          kept(done.kept),
+      );
+      return;
+    } catch (e) {
+      if (!(e instanceof NotACollectionError) || target.kind === "collection") throw e;
+    }
+  }
+  if (out === "-") return await streamTo(run, target, "get", stdout);
+  const file = out ?? (target.kind === "entry" ? baseName(target.name) : toHex(target.hash));
+  if (!whole) {
+    return await streamTo(run, target, `get ${baseName(file)}`, async () => {
+      return (await Deno.create(file)).writable;
+    });
+  }
+  const hash = await blobOf(run, target);
+  const progress = run.progress(`get ${baseName(file)}`);
+  const done = await downloadBlob(run.source(target), hash, file, progress);
+  progress.finish(
+    `${file} verified as ${short(toHex(hash))}` +
+      kept(done.kept),
+  );
+}
+
+async function cat(run: Run): Promise<void> {
+  await streamTo(run, parseTarget(expectOne(run.options, "HASH|URL")), "cat", stdout);
+}
+
+async function ls(run: Run): Promise<void> {
+  const target = parseTarget(expectOne(run.options, "HASH|URL"));
+  if (target.kind === "entry") {
+    throw new UsageError("ls lists a collection, not one of its entries");
+  }
+  const listing = await listCollection(run.source(target).gateway, target.hash, run.client);
+  if (run.options.json) return run.print(JSON.stringify(listing));
+  const width = String(Math.max(0, ...listing.entries.map((e) => e.size ?? 0))).length;
+  for (const e of listing.entries) {
+    run.print(`${e.hash}  ${String(e.size).padStart(width)}  ${e.name}`);
+  }
+  if (!run.options.quiet) {
+    console.error(
+      `${listing.entries.length} files, ${formatSize(listing.totalSize ?? 0)} (verified)`,
+    );
+  }
+}
+
+/** Discovery's answer (GATEWAY.md `GET /discovery/:hash`), as far as `info` shows it. */
+interface Discovery {
+  hash: string;
+  size: number | null;
+  validated: boolean;
+  complete: boolean;
+  ranges: [number, number | null][];
+  children?: { complete: boolean }[];
+}
+
+function describe(d: Discovery): string[] {
+  const held = d.size === null
+    ? "nothing"
+    : d.complete
+    ? "all of it"
+    : `chunks ${d.ranges.map(([a, b]) => `${a}..${b ?? ""}`).join(", ")} (1 KiB chunks)`;
+  const lines = [
+    `hash       ${d.hash}`,
+    `size       ${d.size === null ? "unknown" : `${d.size} bytes (${formatSize(d.size)})`}`,
+    `held       ${held}`,
+    `validated  ${d.validated ? "yes (the last chunk proves the size)" : "no"}`,
+  ];
+  if (d.children !== undefined) {
+    const complete = d.children.filter((c) => c.complete).length;
+    lines.push(`children   ${d.children.length} (${complete} complete): a hash sequence`);
+  }
+  return lines;
+}
+
+async function info(run: Run): Promise<void> {
+  const target = parseTarget(expectOne(run.options, "HASH|URL"));
+  const hash = target.kind === "entry" ? await entryHash(run, target) : target.hash;
+  const ctx = gatewayContext(run.source(target).gateway, run.client);
+  const res = await startGet(ctx, `/discovery/${toHex(hash)}`).response;
+  const discovery: Discovery = await res.json();
+  if (run.options.json) run.print(JSON.stringify(discovery));
+  else for (const line of describe(discovery)) run.print(line);
+  if (discovery.size === null) {
+    throw new NotFoundError(404, "not found", `the gateway holds nothing of ${toHex(hash)}`);
+  }
+}
+
+const COMMANDS: Record<string, (run: Run) => Promise<void>> = { put, get, cat, ls, info };
+
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  let run: Run | undefined;
+  let name: string | undefined;
+  try {
+    const options = parseArgs(argv, env);
+    name = options.positional.shift();
+    if (name === undefined || !(name in COMMANDS)) {
+      const given = name;
+      name = undefined;
+      throw new UsageError(given === undefined ? "no command given" : `unknown command "${given}"`);
+    }
+    run = new Run(options);
+    await COMMANDS[name](run);
+    return EXIT.ok;
+  } catch (e) {
+    run?.abandonProgress();
+    if (e instanceof HelpRequested) {
+      console.log(USAGE);
+      return EXIT.ok;
+    }
+    const known = failure(e);
+    if (known === undefined) throw e;
+    console.error(`gateway${name ? ` ${name}` : ""}: ${known.message}`);
+    if (e instanceof UsageError) console.error("(gateway --help for usage)");
+    return known.code;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));

@@ -1,0 +1,250 @@
+/**
+ * `gateway` (cli/gateway.ts) run as a real subprocess against a real gateway on loopback: put a
+ * directory and get it back byte for byte, resume interrupted and damaged downloads, and the
+ * exact exit statuses and messages scripts rely on.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { toHex } from "../src/blake3/hash.ts";
+import { hash } from "../src/blake3/tree.ts";
+import { directoryCollection } from "../src/collection/directory.ts";
+import { editBody, flipBit, startTamperingProxy } from "./client_proxy.ts";
+import { startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
+import { randomBytes, seededRandom } from "./random.ts";
+
+const CLI = new URL("../cli/gateway.ts", import.meta.url).pathname;
+const GROUP = 16384;
+
+interface Result {
+  code: number;
+  stdout: Uint8Array;
+  text: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `GATEWAY_URL` set to `gateway` and no token from the environment. */
+async function cli(gateway: string, args: string[], cwd?: string): Promise<Result> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    env: { GATEWAY_URL: gateway, GATEWAY_TOKEN: "", NO_COLOR: "1" },
+    cwd,
+    stdin: "null",
+  }).output();
+  return {
+    code: out.code,
+    stdout: out.stdout,
+    text: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function withSetup(
+  fn: (gw: TestGateway, dir: string) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const gw = await startGateway({ env });
+  const dir = await Deno.makeTempDir({ prefix: "cli-gateway-" });
+  try {
+    await fn(gw, dir);
+  } finally {
+    await gw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A directory with nested, empty, binary, long-named and non-ASCII files. */
+async function makeTree(root: string): Promise<Map<string, Uint8Array>> {
+  const rand = seededRandom(701);
+  const files = new Map<string, Uint8Array>([
+    ["photos/big.bin", randomBytes(5 * GROUP + 777, rand)],
+    ["photos/2024/a.jpg", randomBytes(1000, rand)],
+    ["photos/empty", new Uint8Array(0)],
+    [`photos/${"long-name-".repeat(12)}.txt`, new TextEncoder().encode("a name over 100 bytes")],
+    ["photos/ünïcødé 名前.txt", new TextEncoder().encode("names are UTF-8")],
+  ]);
+  for (const [name, bytes] of files) {
+    const path = `${root}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeFile(path, bytes);
+  }
+  return files;
+}
+
+Deno.test("gateway put DIR makes the collection sendme names; get writes it back byte for byte", async () => {
+  await withSetup(async (gw, dir) => {
+    const files = await makeTree(`${dir}/src`);
+    const put = await cli(gw.url, ["put", `${dir}/src/photos`]);
+    assertEquals(put.code, 0, put.stderr);
+    const expected = toHex((await directoryCollection(`${dir}/src/photos`)).hash);
+    assertEquals(put.text, `${expected}\n`);
+    // stderr is not a terminal here: one plain final line, no bar.
+    assert(
+      /^put photos: stored collection [0-9a-f]{12}… of 5 files \(.+ in .+ s.*\)\n$/.test(
+        put.stderr,
+      ),
+      put.stderr,
+    );
+
+    const get = await cli(gw.url, ["get", expected, "-o", `${dir}/out`]);
+    assertEquals(get.code, 0, get.stderr);
+    for (const [name, bytes] of files) {
+      assertEquals(await Deno.readFile(`${dir}/out/${name}`), bytes, name);
+    }
+
+    const ls = await cli(gw.url, ["ls", expected]);
+    assertEquals(ls.code, 0, ls.stderr);
+    const lines = ls.text.trimEnd().split("\n").map((l) => l.split(/\s+/));
+    assertEquals(lines.length, files.size);
+    for (const [name, bytes] of files) {
+      const line = ls.text.split("\n").find((l) => l.endsWith(`  ${name}`));
+      assert(line !== undefined, `ls lists ${name}`);
+      assertEquals(line.split(/\s+/).slice(0, 2), [toHex(hash(bytes)), String(bytes.length)]);
+    }
+
+    // Each entry by its gateway URL, and by HASH/name to stdout.
+    for (const [name, bytes] of files) {
+      const url = `${gw.url}/collections/${expected}/${
+        name.split("/").map(encodeURIComponent).join("/")
+      }`;
+      const one = await cli(gw.url, ["get", url, "-o", `${dir}/one`]);
+      assertEquals(one.code, 0, one.stderr);
+      assertEquals(await Deno.readFile(`${dir}/one`), bytes, name);
+      const cat = await cli(gw.url, ["cat", `${expected}/${name}`]);
+      assertEquals(cat.stdout, bytes, name);
+    }
+  });
+});
+
+Deno.test("gateway put FILE, cat and get --range at odd offsets", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(3 * GROUP + 5, seededRandom(702));
+    await Deno.writeFile(`${dir}/f`, data);
+    const put = await cli(gw.url, ["put", `${dir}/f`]);
+    assertEquals([put.code, put.text], [0, `${toHex(hash(data))}\n`], put.stderr);
+    const h = put.text.trim();
+    assertEquals((await cli(gw.url, ["cat", h])).stdout, data);
+    for (const [a, b] of [[0, 0], [1, 16384], [16383, 16385], [40000, 49156]]) {
+      const r = await cli(gw.url, ["cat", `${gw.url}/blobs/${h}`, "--range", `${a}-${b}`]);
+      assertEquals(r.stdout, data.slice(a, b + 1), `${a}-${b}`);
+    }
+    const tail = await cli(gw.url, ["get", h, "--range", "49000-", "-o", `${dir}/tail`]);
+    assertEquals(tail.code, 0, tail.stderr);
+    assertEquals(await Deno.readFile(`${dir}/tail`), data.slice(49000));
+    const json = await cli(gw.url, ["put", `${dir}/f`, "--json"]);
+    assertEquals(JSON.parse(json.text), { hash: h, size: data.length });
+  });
+});
+
+Deno.test("gateway get resumes a cut file and refetches from a damaged group on", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(10 * GROUP + 123, seededRandom(703));
+    const h = (await upload(gw.url, data)).body.hash!;
+    const out = `${dir}/out`;
+    const first = await cli(gw.url, ["get", h, "-o", out]);
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(await Deno.readFile(out), data);
+
+    /** Runs `get` again: it must keep exactly `kept` bytes of the file and end with the blob. */
+    const resumeKeeps = async (kept: number) => {
+      const r = await cli(gw.url, ["get", h, "-o", out]);
+      assertEquals(r.code, 0, r.stderr);
+      assert(r.stderr.includes(`kept ${kept} verified bytes already there`), r.stderr);
+      assertEquals(await Deno.readFile(out), data);
+    };
+
+    // Interrupted: a cut in the middle of a group keeps the whole groups before it.
+    await Deno.truncate(out, 6 * GROUP + 500);
+    await resumeKeeps(6 * GROUP);
+
+    // Damaged and cut: a flipped byte in group 3 keeps groups 0..2 only.
+    const damaged = data.slice(0, 8 * GROUP);
+    damaged[3 * GROUP + 17] ^= 0x40;
+    await Deno.writeFile(out, damaged);
+    await resumeKeeps(3 * GROUP);
+
+    // Complete already, with junk after the end: the blob stays, the junk goes.
+    await Deno.writeFile(out, new Uint8Array([1, 2, 3]), { append: true });
+    await resumeKeeps(data.length);
+  });
+});
+
+Deno.test("gateway get from a gateway that corrupts a byte: exit 1, only verified bytes kept", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(6 * GROUP, seededRandom(704));
+    const h = (await upload(gw.url, data)).body.hash!;
+    const proxy = startTamperingProxy(gw.url, {
+      // The full Bao stream: header 8 bytes, then pairs and groups; flip a byte deep inside.
+      tamper: (url, res) =>
+        url.search.includes("chunks=") ? res : editBody(res, (b) => flipBit(b, b.length - 100)),
+    });
+    try {
+      const r = await cli(proxy.url, ["get", h, "-o", `${dir}/out`]);
+      assertEquals(r.code, 1, r.stderr);
+      assert(r.stderr.startsWith("gateway get: verification failed: "), r.stderr);
+      assertEquals(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+      const kept = await Deno.readFile(`${dir}/out`);
+      assert(kept.length < data.length, "the corrupted group is not written");
+      assertEquals(kept, data.slice(0, kept.length));
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+Deno.test("gateway errors: exact statuses and one-line messages", async () => {
+  await withSetup(async (gw, dir) => {
+    const bad = await cli(gw.url, ["get", "1234"]);
+    assertEquals(
+      [bad.code, bad.stderr],
+      [
+        2,
+        "gateway get: invalid hash: a hash is 64 hex or 52 base32 characters, got 4 characters\n",
+      ],
+    );
+
+    const missing = "ab".repeat(32);
+    const notFound = await cli(gw.url, ["get", missing, "-o", `${dir}/x`]);
+    assertEquals(
+      [notFound.code, notFound.stderr],
+      [3, `gateway get: not found: blob ${missing} is not here\n`],
+    );
+    const info = await cli(gw.url, ["info", missing, "--json"]);
+    assertEquals(info.code, 3);
+    assertEquals(JSON.parse(info.text).size, null);
+
+    // A port that was free a moment ago: nothing listens there.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const down = await cli(`http://127.0.0.1:${port}`, ["get", missing]);
+    assertEquals(down.code, 4, down.stderr);
+    assert(down.stderr.startsWith(`gateway get: unreachable: http://127.0.0.1:${port}: `));
+    assertEquals(down.stderr.trimEnd().split("\n").length, 1, down.stderr);
+
+    const usage = await cli(gw.url, ["frobnicate"]);
+    assertEquals(
+      [usage.code, usage.stderr],
+      [2, 'gateway: unknown command "frobnicate"\n(gateway --help for usage)\n'],
+    );
+    const help = await cli(gw.url, ["--help"]);
+    assertEquals(help.code, 0);
+    assert(help.text.startsWith("usage: gateway"));
+  });
+});
+
+Deno.test("gateway put with a wrong or missing token: exit 5", async () => {
+  await withSetup(async (gw, dir) => {
+    await Deno.writeFile(`${dir}/f`, randomBytes(100_000, seededRandom(705)));
+    const wrong = await cli(gw.url, ["put", `${dir}/f`, "--token", "nope"]);
+    assertEquals(
+      [wrong.code, wrong.stderr],
+      [5, "gateway put: forbidden: the gateway refused (wrong token)\n"],
+    );
+    const none = await cli(gw.url, ["put", `${dir}`]);
+    assertEquals(
+      [none.code, none.stderr],
+      [5, "gateway put: unauthorized: the gateway needs a token (--token or GATEWAY_TOKEN)\n"],
+    );
+    const right = await cli(gw.url, ["put", `${dir}/f`, "--token", "s3cret"]);
+    assertEquals(right.code, 0, right.stderr);
+  }, { GATEWAY_TOKEN: "s3cret" });
+});
