@@ -19,7 +19,8 @@ import {
   payloadHolder,
 } from "../src/willow/store/entry_store.ts";
 import { UnstorablePathError } from "../src/willow/store/errors.ts";
-import { keys, MAX_PATH_KEY } from "../src/willow/store/layout.ts";
+import { blobPayloads } from "../src/willow/store/payloads.ts";
+import { decodeSlot, keys, MAX_PATH_KEY } from "../src/willow/store/layout.ts";
 import {
   authorised,
   digestStartingWith,
@@ -230,7 +231,7 @@ Deno.test("willow entry store: random ingestion follows the model step by step a
       // Any order, all at once, through two stores sharing one KV: the same join.
       const other = await openStores();
       try {
-        const second = new EntryStore(other.kv, other.blobs);
+        const second = new EntryStore(other.kv, blobPayloads(other.blobs));
         const order = shuffled(signed, seededRandom(seed * 7919));
         await Promise.all(order.map((a, i) => (i % 2 ? second : other.entries).ingest(a)));
         const page = await other.entries.query(f.w.namespace.publicKey, { limit: 1000 });
@@ -277,7 +278,7 @@ Deno.test("willow entry store: an unfinished pruning hides what it prunes; settl
     assertEquals(await f.entries.settle(), { unpinned: 0, prunings: 1 });
     assertEquals(await f.all(), ["A:dir/3@3", "A:dir/4@4"]);
     const left = await Array.fromAsync(f.kv.list({ prefix: keys.slots(ns) }));
-    assertEquals(left.filter((e) => (e.value as { entry?: unknown }).entry).length, 2);
+    assertEquals(left.filter((e) => decodeSlot(e.value as Uint8Array).entry).length, 2);
   }));
 
 /** Stores `text` as a blob without a pin of its own. */

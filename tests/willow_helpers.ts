@@ -18,6 +18,7 @@ import { encode } from "../src/willow/codec.ts";
 import { writeEntry } from "../src/willow/entry_encoding.ts";
 import { pathFromStrings } from "../src/willow/path.ts";
 import { EntryStore } from "../src/willow/store/entry_store.ts";
+import { blobPayloads } from "../src/willow/store/payloads.ts";
 import { type AuthorisedEntry, WriteVerifier } from "../src/willow/write_verifier.ts";
 import { assert } from "./assert.ts";
 
@@ -85,5 +86,5 @@ export interface Stores {
 export async function openStores(): Promise<Stores> {
   const kv = await Deno.openKv(":memory:");
   const blobs = new BlobStore(kv, { unpinnedGraceMs: 0 });
-  return { kv, blobs, entries: new EntryStore(kv, blobs) };
+  return { kv, blobs, entries: new EntryStore(kv, blobPayloads(blobs)) };
 }

@@ -68,10 +68,29 @@ const SMALL_ORDER = new Set([
   "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
 ]);
 
-function littleEndian(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
-  return n;
+/** The 32 little-endian bytes of `n`. */
+function littleEndianBytes(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+}
+
+const P_BYTES = littleEndianBytes(P);
+const L_BYTES = littleEndianBytes(L);
+const ONE_BYTES = littleEndianBytes(1n);
+const P_MINUS_ONE_BYTES = littleEndianBytes(P - 1n);
+
+/**
+ * Compares the 255-bit little-endian number in `bytes` (the top bit, a point encoding's sign,
+ * masked off when `masked`) with `bound`: negative, zero or positive. Bytewise, without BigInt:
+ * this runs for every signature a store verifies.
+ */
+function compareLE(bytes: Uint8Array, bound: Uint8Array, masked: boolean): number {
+  for (let i = 31; i >= 0; i--) {
+    const b = i === 31 && masked ? bytes[i] & 0x7f : bytes[i];
+    if (b !== bound[i]) return b - bound[i];
+  }
+  return 0;
 }
 
 /** Willow'25 `is_communal`: the least significant bit of the key's last byte is 0. */
@@ -115,13 +134,19 @@ export function asSignature(bytes: Uint8Array): Signature {
   return bytes as Signature;
 }
 
+/** First bytes of the small-order encodings, to skip the set lookup for almost every point. */
+const SMALL_ORDER_FIRST = new Set([...SMALL_ORDER].map((h) => parseInt(h.slice(0, 2), 16)));
+
 /** Canonical (y < p, and x = 0 only with a clear sign bit) and not of small order. */
 function isStrictPoint(bytes: Uint8Array): boolean {
-  const sign = bytes[31] & 0x80;
-  const y = littleEndian(bytes) & ((1n << 255n) - 1n);
-  if (y >= P) return false;
-  if (sign !== 0 && (y === 1n || y === P - 1n)) return false;
-  return !SMALL_ORDER.has(toHex(bytes));
+  if (compareLE(bytes, P_BYTES, true) >= 0) return false;
+  if (
+    (bytes[31] & 0x80) !== 0 &&
+    (compareLE(bytes, ONE_BYTES, true) === 0 || compareLE(bytes, P_MINUS_ONE_BYTES, true) === 0)
+  ) {
+    return false;
+  }
+  return !SMALL_ORDER_FIRST.has(bytes[0]) || !SMALL_ORDER.has(toHex(bytes));
 }
 
 type Backend = "webcrypto" | "noble";
@@ -202,7 +227,7 @@ export async function verify(
     return false;
   }
   const r = signature.subarray(0, 32);
-  if (littleEndian(signature.subarray(32)) >= L) return false;
+  if (compareLE(signature.subarray(32), L_BYTES, false) >= 0) return false;
   if (!isStrictPoint(publicKey) || !isStrictPoint(r)) return false;
   if (await ed25519Backend() === "webcrypto") {
     const key = await verifyingKey(publicKey);

@@ -35,8 +35,12 @@ import { pathFromKey, pathKey } from "../path_key.ts";
 import { compareTimes, rangeIncludes, type TimeRange } from "../range.ts";
 import type { AuthorisedEntry } from "../write_verifier.ts";
 import { StoreContentionError, UnstorablePathError } from "./errors.ts";
+import type { PayloadStore } from "./payloads.ts";
+import { SlotCache } from "./slot_cache.ts";
 import {
   COMMIT_LIMITS,
+  decodeSlot,
+  encodeSlot,
   keys,
   MAX_PATH_KEY,
   type PinCheck,
@@ -55,6 +59,7 @@ import {
   isKeyPrefix,
   type Listing,
   NO_COST,
+  type Plan,
   planBatch,
   prefixKeys,
   type SlotAt,
@@ -62,13 +67,6 @@ import {
 } from "./slot_plan.ts";
 
 export type { IngestOutcome };
-
-/** What the entry store needs of the blob store (`BlobStore` has it). */
-export interface PayloadStore {
-  stat(hash: Hash): Promise<{ readonly size: number } | undefined>;
-  pin(hash: Hash, holder: string): Promise<boolean>;
-  unpin(hash: Hash, holder: string): Promise<boolean>;
-}
 
 /** A stored entry with its authorisation. */
 export interface StoredAuthorisedEntry {
@@ -111,7 +109,9 @@ export interface EntryStoreOptions {
 }
 
 /** Entries planned and committed together at most. */
-const MAX_BATCH = 64;
+const MAX_BATCH = 256;
+/** Batches in flight at once (on disjoint subspaces). */
+const MAX_DRAINS = 4;
 /** Slots below one entry read for a batch; beyond, the entry is handled as a large pruning. */
 const LIST_LIMIT = 300;
 /** Attempts of an optimistic commit. */
@@ -155,9 +155,40 @@ function entryAt(ns: Uint8Array, ss: Uint8Array, key: Uint8Array, s: StoredEntry
 
 interface Pending {
   readonly a: AuthorisedEntry;
+  /** Its namespace and subspace, in hex. */
+  readonly q: string;
   readonly candidate: Candidate;
   readonly resolve: (o: IngestOutcome) => void;
   readonly reject: (e: unknown) => void;
+}
+
+/** The entries of one subspace in a batch, in arrival order. */
+interface Group {
+  readonly ns: NamespaceId;
+  readonly ss: SubspaceId;
+  readonly q: string;
+  readonly items: Pending[];
+}
+
+/** A group with what was read for it and its plan. */
+interface Planned {
+  readonly group: Group;
+  readonly version: Deno.KvEntryMaybe<bigint>;
+  readonly view: Map<string, SlotAt>;
+  readonly plan: Plan;
+}
+
+function groupBySubspace(batch: readonly Pending[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const p of batch) {
+    let g = groups.get(p.q);
+    if (g === undefined) {
+      g = { ns: p.a.entry.namespaceId, ss: p.a.entry.subspaceId, q: p.q, items: [] };
+      groups.set(p.q, g);
+    }
+    g.items.push(p);
+  }
+  return [...groups.values()];
 }
 
 /** A pin this store may have to release: whose entry it is, and on which payload. */
@@ -178,8 +209,12 @@ export class EntryStore {
   readonly #kv: Deno.Kv;
   readonly #payloads: PayloadStore;
   readonly #staleMs: number;
-  /** Entries waiting for their subspace's running batch, by namespace and subspace. */
+  readonly #cache = new SlotCache();
+  /** Entries waiting to be committed, by subspace (namespace and subspace, hex), in order. */
   readonly #queues = new Map<string, Pending[]>();
+  /** Subspaces (namespace and subspace, hex) that a running drain is committing to. */
+  readonly #busy = new Set<string>();
+  #drains = 0;
 
   constructor(kv: Deno.Kv, payloads: PayloadStore, options: EntryStoreOptions = {}) {
     this.#kv = kv;
@@ -200,109 +235,210 @@ export class EntryStore {
         ),
       );
     }
-    const q = toHex(a.entry.namespaceId) + toHex(a.entry.subspaceId);
     return new Promise((resolve, reject) => {
-      const item = { a, candidate: { key, stored: storedOf(a) }, resolve, reject };
-      const queue = this.#queues.get(q);
-      if (queue !== undefined) return void queue.push(item);
-      this.#queues.set(q, [item]);
-      this.#drain(q);
+      const q = toHex(a.entry.namespaceId) + toHex(a.entry.subspaceId);
+      let queue = this.#queues.get(q);
+      if (queue === undefined) this.#queues.set(q, queue = []);
+      queue.push({ a, q, candidate: { key, stored: storedOf(a) }, resolve, reject });
+      this.#startDrains();
     });
   }
 
-  /** Commits the batches of one subspace until its queue is empty. */
-  async #drain(q: string): Promise<void> {
-    const queue = this.#queues.get(q)!;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, MAX_BATCH);
-      let settled: number;
+  /** Starts drains while there are free slots for them and subspaces with entries waiting. */
+  #startDrains(): void {
+    while (this.#drains < MAX_DRAINS && [...this.#queues.keys()].some((q) => !this.#busy.has(q))) {
+      this.#drains++;
+      this.#drain().finally(() => {
+        this.#drains--;
+        this.#startDrains();
+      });
+    }
+  }
+
+  /**
+   * Commits batches until no subspace that is not being committed to has entries waiting.
+   * Several drains run at once, on disjoint subspaces (so one's reads overlap another's commit);
+   * a subspace's entries are committed in arrival order.
+   */
+  async #drain(): Promise<void> {
+    for (;;) {
+      const batch: Pending[] = [];
+      const mine: string[] = [];
+      for (const [q, queue] of this.#queues) {
+        if (batch.length >= MAX_BATCH) break;
+        if (this.#busy.has(q)) continue;
+        batch.push(...queue.slice(0, MAX_BATCH - batch.length));
+        mine.push(q);
+        this.#busy.add(q);
+      }
+      if (batch.length === 0) return;
+      let settled: Set<Pending>;
       try {
         settled = await this.#commitBatch(batch);
       } catch (e) {
         for (const p of batch) p.reject(e);
-        settled = batch.length;
+        settled = new Set(batch);
       }
-      queue.splice(0, settled);
+      for (const q of mine) {
+        const left = this.#queues.get(q)!.filter((p) => !settled.has(p));
+        if (left.length === 0) this.#queues.delete(q);
+        else this.#queues.set(q, left);
+        this.#busy.delete(q);
+      }
     }
-    this.#queues.delete(q);
   }
 
-  /** Commits a prefix of `batch` (at least one entry); returns how many entries it settled. */
-  async #commitBatch(batch: Pending[]): Promise<number> {
-    const { namespaceId: ns, subspaceId: ss } = batch[0].a.entry;
+  /**
+   * Commits what fits of `batch`, all its subspaces in one commit that checks and bumps each one's
+   * version (a commit costs a sync of the KV file: the fewer, the faster); returns the entries it
+   * settled, at least one. Under contention it falls back to the first subspace alone.
+   */
+  async #commitBatch(batch: Pending[]): Promise<Set<Pending>> {
     const withPayload = await this.#withPayload(batch);
-    const candidates = batch.map((p) => p.candidate);
     const pinned = new Set<Pending>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const version = await this.#kv.get<bigint>(keys.version(ns, ss));
-      const view = await this.#readSlots(ns, ss, candidates.flatMap((c) => prefixKeys(c.key)));
-      const listings = await this.#listBelow(ns, ss, candidates, view);
-      // The version, and per entry at most a token and a `pincheck` deletion, besides the plan.
-      const plan = planBatch(candidates, view, listings, budgetLeft(2 * batch.length + 1));
-      if (plan.tooLarge) {
-        await this.#ingestLarge(batch[0], withPayload.has(batch[0])).then(
-          batch[0].resolve,
-          batch[0].reject,
-        );
-        return 1;
-      }
-      const settled = batch.slice(0, plan.outcomes.length);
-      // Stored entries hold their payload's pin, and so does an equal one (the same holder).
-      const pinning = settled.filter((p, i) =>
-        withPayload.has(p) && !pinned.has(p) && !isObsoleteByNewer(plan.outcomes[i])
+      const groups = groupBySubspace(attempt < 3 ? batch : batch.filter((p) => p.q === batch[0].q));
+      const reads = await Promise.all(
+        groups.map((g) =>
+          this.#readSlots(g.ns, g.ss, g.items.flatMap((p) => prefixKeys(p.candidate.key)))
+        ),
       );
-      await this.#pinFirst(ns, ss, pinning);
-      for (const p of pinning) pinned.add(p);
-      const op = this.#kv.atomic().check(version);
-      if (plan.writes.size > 0) op.set(keys.version(ns, ss), (version.value ?? 0n) + 1n);
-      for (const { key, slot } of plan.writes.values()) setSlot(op, ns, ss, key, slot);
-      const tokens = new Map<string, AuthorisedEntry>();
-      settled.forEach((p, i) => {
-        if (pinned.has(p) && !isObsoleteByNewer(plan.outcomes[i])) {
-          op.delete(keys.pincheck(ns, pinRefOf(p).id));
+      const records = 1 + new Set(batch.map((p) => toHex(p.a.capabilityId))).size +
+        withPayload.size;
+      let budget = budgetLeft(records + groups.length);
+      const planned: Planned[] = [];
+      for (const [i, g] of groups.entries()) {
+        const candidates = g.items.map((p) => p.candidate);
+        const listings = await this.#listBelow(g.ns, g.ss, candidates, reads[i].view);
+        const plan = planBatch(candidates, reads[i].view, listings, budget);
+        if (plan.tooLarge) {
+          if (i > 0) break;
+          const p = g.items[0];
+          await this.#ingestLarge(p, withPayload.has(p)).then(p.resolve, p.reject);
+          return new Set([p]);
         }
-        if (plan.outcomes[i].status === "stored") tokens.set(toHex(p.a.capabilityId), p.a);
-      });
-      for (const a of tokens.values()) op.set(keys.token(ns, a.capabilityId), a.capabilityBytes);
-      const doomed = plan.doomed.map((d) => doomedRef(ns, ss, d));
-      recordPinChecks(op, ns, ss, doomed);
-      if (!(await op.commit()).ok) continue;
-      // Pins taken in an earlier attempt for entries that turned out obsolete.
-      const stale = settled.filter((p, i) => pinned.has(p) && isObsoleteByNewer(plan.outcomes[i]));
-      await this.#releasePins(ns, [...doomed, ...stale.map(pinRefOf)]);
-      settled.forEach((p, i) => p.resolve(plan.outcomes[i]));
-      return settled.length;
+        budget = subtractCost(budget, plan.used);
+        planned.push({ group: g, ...reads[i], plan });
+        if (plan.outcomes.length < g.items.length) break;
+      }
+      const op = this.#kv.atomic();
+      for (const { group: g, version, plan } of planned) {
+        const settled = g.items.slice(0, plan.outcomes.length);
+        // Stored entries hold their payload's pin, and so does an equal one (the same holder).
+        const pinning = settled.filter((p, i) =>
+          withPayload.has(p) && !pinned.has(p) && !isObsoleteByNewer(plan.outcomes[i])
+        );
+        await this.#pinFirst(g.ns, g.ss, pinning);
+        for (const p of pinning) pinned.add(p);
+        op.check(version);
+        if (plan.writes.size > 0) op.set(keys.version(g.ns, g.ss), (version.value ?? 0n) + 1n);
+        for (const { key, slot } of plan.writes.values()) setSlot(op, g.ns, g.ss, key, slot);
+        const tokens = new Map<string, AuthorisedEntry>();
+        settled.forEach((p, i) => {
+          if (pinned.has(p) && !isObsoleteByNewer(plan.outcomes[i])) {
+            op.delete(keys.pincheck(g.ns, pinRefOf(p).id));
+          }
+          if (plan.outcomes[i].status === "stored") tokens.set(toHex(p.a.capabilityId), p.a);
+        });
+        for (const a of tokens.values()) {
+          op.set(keys.token(g.ns, a.capabilityId), a.capabilityBytes);
+        }
+        recordPinChecks(op, g.ns, g.ss, plan.doomed.map((d) => doomedRef(g.ns, g.ss, d)));
+      }
+      const committed = await op.commit();
+      if (!committed.ok) continue;
+      const settled = new Set<Pending>();
+      for (const { group: g, version, view, plan } of planned) {
+        const done = g.items.slice(0, plan.outcomes.length);
+        this.#remember(
+          g,
+          view,
+          plan,
+          version.versionstamp,
+          plan.writes.size > 0 ? committed.versionstamp : version.versionstamp,
+        );
+        // Pins taken in an earlier attempt for entries that turned out obsolete.
+        const stale = done.filter((p, i) => pinned.has(p) && isObsoleteByNewer(plan.outcomes[i]));
+        const doomed = plan.doomed.map((d) => doomedRef(g.ns, g.ss, d));
+        await this.#releasePins(g.ns, [...doomed, ...stale.map(pinRefOf)]);
+        done.forEach((p, i) => {
+          p.resolve(plan.outcomes[i]);
+          settled.add(p);
+        });
+      }
+      return settled;
     }
     throw new StoreContentionError("the subspace kept changing under concurrent writes");
   }
 
   /** The entries of the batch whose payload is stored, with the length the entry names. */
   async #withPayload(batch: readonly Pending[]): Promise<Set<Pending>> {
-    const found = new Set<Pending>();
-    await Promise.all(batch.map(async (p) => {
-      const meta = await this.#payloads.stat(p.a.entry.payloadDigest);
-      if (meta !== undefined && BigInt(meta.size) === p.a.entry.payloadLength) found.add(p);
+    const sizes = await this.#payloads.sizes(batch.map((p) => p.a.entry.payloadDigest));
+    return new Set(batch.filter((p, i) => {
+      const size = sizes[i];
+      return size !== undefined && BigInt(size) === p.a.entry.payloadLength;
     }));
-    return found;
   }
 
-  /** Reads the slots at `pathKeys` (duplicates read once), by hex path key. */
+  /**
+   * Reads the subspace's version and the slots at `pathKeys` (duplicates read once, by hex path
+   * key), in as few round trips as `getMany` allows, and none for directory slots the cache
+   * holds for that version.
+   */
   async #readSlots(
     ns: NamespaceId,
     ss: SubspaceId,
     pathKeys: readonly Uint8Array[],
-  ): Promise<Map<string, SlotAt>> {
-    const all = [...new Map(pathKeys.map((k) => [toHex(k), k])).values()];
-    const chunks: Uint8Array[][] = [];
-    for (let i = 0; i < all.length; i += GET_MANY) chunks.push(all.slice(i, i + GET_MANY));
-    const read = await Promise.all(
-      chunks.map((c) => this.#kv.getMany<Slot[]>(c.map((k) => keys.slot(ns, ss, k)))),
-    );
+  ): Promise<{ version: Deno.KvEntryMaybe<bigint>; view: Map<string, SlotAt> }> {
+    const q = toHex(ns) + toHex(ss);
+    const all = new Map(pathKeys.map((k) => [toHex(k), k]));
+    const cached = this.#cache.get(q);
+    const uncached = [...all].filter(([hex]) => !cached?.slots.has(hex)).map(([, k]) => k);
+    const [version, ...read] = await this.#getMany([
+      keys.version(ns, ss),
+      ...uncached.map((k) => keys.slot(ns, ss, k)),
+    ]);
     const view = new Map<string, SlotAt>();
-    chunks.forEach((c, i) =>
-      c.forEach((key, j) => view.set(toHex(key), { key, slot: read[i][j].value }))
-    );
-    return view;
+    uncached.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(read[i].value) }));
+    const rest = [...all].filter(([hex]) => !view.has(hex)).map(([, k]) => k);
+    if (cached?.versionstamp === version.versionstamp) {
+      for (const key of rest) view.set(toHex(key), cached.slots.get(toHex(key))!);
+    } else {
+      this.#cache.forget(q);
+      const again = await this.#getMany(rest.map((k) => keys.slot(ns, ss, k)));
+      rest.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(again[i].value) }));
+    }
+    return { version: version as Deno.KvEntryMaybe<bigint>, view };
+  }
+
+  /** `getMany` over any number of keys. */
+  async #getMany(kvKeys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
+    const chunks: Deno.KvKey[][] = [];
+    for (let i = 0; i < kvKeys.length; i += GET_MANY) chunks.push(kvKeys.slice(i, i + GET_MANY));
+    return (await Promise.all(chunks.map((c) => this.#kv.getMany(c)))).flat();
+  }
+
+  /**
+   * After a commit that took a subspace from the version read (`before`) to `after`: what was
+   * cached as of `before`, with the commit's writes applied, plus the group's directory slots.
+   */
+  #remember(
+    g: Group,
+    view: ReadonlyMap<string, SlotAt>,
+    plan: Plan,
+    before: string | null,
+    after: string | null,
+  ): void {
+    const known = this.#cache.get(g.q);
+    const slots = new Map(known?.versionstamp === before ? known.slots : []);
+    for (const [hex, written] of plan.writes) if (slots.has(hex)) slots.set(hex, written);
+    for (const p of g.items.slice(0, plan.outcomes.length)) {
+      for (const key of prefixKeys(p.candidate.key).slice(0, -1)) {
+        const hex = toHex(key);
+        slots.set(hex, plan.writes.get(hex) ?? view.get(hex)!);
+      }
+    }
+    this.#cache.set(g.q, after, slots);
   }
 
   /** The slots below each candidate whose slot says there are some (read up to a limit). */
@@ -319,10 +455,10 @@ export class EntryStore {
       const slots: { key: Uint8Array; slot: Slot }[] = [];
       let read = 0;
       const selector = belowSelector(ns, ss, c.key);
-      for await (const e of this.#kv.list<Slot>(selector, { limit: LIST_LIMIT })) {
+      for await (const e of this.#kv.list<Uint8Array>(selector, { limit: LIST_LIMIT })) {
         read++;
         const key = e.key[4] as Uint8Array;
-        if (key.length > c.key.length) slots.push({ key, slot: e.value });
+        if (key.length > c.key.length) slots.push({ key, slot: decodeSlot(e.value) });
       }
       listings.set(hex, { slots, complete: read < LIST_LIMIT });
     }
@@ -366,8 +502,7 @@ export class EntryStore {
     const { key, stored } = p.candidate;
     if (withPayload) await this.#pinFirst(ns, ss, [p]);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const version = await this.#kv.get<bigint>(keys.version(ns, ss));
-      const view = await this.#readSlots(ns, ss, prefixKeys(key));
+      const { version, view } = await this.#readSlots(ns, ss, prefixKeys(key));
       const plan = planBatch([p.candidate], view, new Map(), NO_COST);
       const outcome = plan.outcomes[0];
       if (outcome !== undefined) {
@@ -386,7 +521,7 @@ export class EntryStore {
       const op = this.#kv.atomic().check(version)
         .set(keys.version(ns, ss), (version.value ?? 0n) + 1n);
       const own = view.get(toHex(key))?.slot ?? null;
-      op.set(keys.slot(ns, ss, key), { entry: stored, below: true })
+      op.set(keys.slot(ns, ss, key), encodeSlot({ entry: stored, below: true }))
         .set(keys.pruning(ns, ss, key), { t: stored.t, l: stored.l, d: stored.d, at: Date.now() })
         .set(keys.token(ns, p.a.capabilityId), p.a.capabilityBytes);
       if (withPayload) op.delete(keys.pincheck(ns, pinRefOf(p).id));
@@ -443,16 +578,19 @@ export class EntryStore {
       // Each pruned entry: its slot and its `pincheck` record.
       const budget = budgetLeft(2);
       let used = NO_COST;
-      for await (const e of this.#kv.list<Slot>(belowSelector(ns, ss, key), { batchSize: 500 })) {
+      for await (
+        const e of this.#kv.list<Uint8Array>(belowSelector(ns, ss, key), { batchSize: 500 })
+      ) {
         const k = e.key[4] as Uint8Array;
-        const entry = e.value.entry;
+        const slot = decodeSlot(e.value);
+        const entry = slot.entry;
         if (k.length <= key.length || entry === undefined || compareStored(by, entry) <= 0) {
           continue;
         }
         used = addCost(used, addCost(writeCost(k), writeCost(k)));
         if (!fits(used, budget)) break;
         doomed.push(doomedRef(ns, ss, { key: k, stored: entry }));
-        setSlot(op, ns, ss, k, e.value.below ? { below: true } : null);
+        setSlot(op, ns, ss, k, slot.below ? { below: true } : null);
       }
       if (doomed.length === 0) op.delete(keys.pruning(ns, ss, key));
       recordPinChecks(op, ns, ss, doomed);
@@ -474,10 +612,10 @@ export class EntryStore {
     const key = pathKey(path);
     if (key.length > MAX_PATH_KEY) return undefined;
     const [slot, prunings] = await Promise.all([
-      this.#kv.get<Slot>(keys.slot(ns, subspace, key)),
+      this.#kv.get<Uint8Array>(keys.slot(ns, subspace, key)),
       this.#prunings(ns),
     ]);
-    const stored = slot.value?.entry;
+    const stored = slotOf(slot.value)?.entry;
     if (stored === undefined || hidden(prunings, subspace, key, stored)) return undefined;
     return view(ns, subspace, key, stored);
   }
@@ -491,7 +629,7 @@ export class EntryStore {
     subspace: SubspaceId,
     path: Path,
   ): Promise<bigint | undefined> {
-    const view = await this.#readSlots(ns, subspace, prefixKeys(pathKey(path)));
+    const { view } = await this.#readSlots(ns, subspace, prefixKeys(pathKey(path)));
     let latest: bigint | undefined;
     for (const { slot } of view.values()) {
       const t = slot?.entry?.t;
@@ -507,13 +645,13 @@ export class EntryStore {
     const selector = q.subspace === undefined
       ? { prefix: keys.slots(ns) }
       : belowSelector(ns, q.subspace, prefix);
-    const iter = this.#kv.list<Slot>(selector, { cursor: q.cursor, batchSize: 500 });
+    const iter = this.#kv.list<Uint8Array>(selector, { cursor: q.cursor, batchSize: 500 });
     const entries: StoredAuthorisedEntry[] = [];
     let scanned = 0;
     for await (const e of iter) {
       const ss = e.key[3] as Uint8Array;
       const key = e.key[4] as Uint8Array;
-      const stored = e.value.entry;
+      const stored = decodeSlot(e.value).entry;
       if (
         stored !== undefined && isKeyPrefix(prefix, key) &&
         (q.times === undefined || rangeIncludes(q.times, stored.t, compareTimes)) &&
@@ -552,8 +690,8 @@ export class EntryStore {
     for await (const e of this.#kv.list<PinCheck>({ prefix: keys.pinchecks })) {
       if (e.value.at > now - this.#staleMs) continue;
       const [, , ns, id] = e.key as [string, string, Uint8Array, Uint8Array];
-      const slot = await this.#kv.get<Slot>(keys.slot(ns, e.value.ss, e.value.key));
-      const stored = slot.value?.entry;
+      const slot = await this.#kv.get<Uint8Array>(keys.slot(ns, e.value.ss, e.value.key));
+      const stored = slotOf(slot.value)?.entry;
       const isStored = stored !== undefined &&
         toHex(entryId(entryAt(ns, e.value.ss, e.value.key, stored))) === toHex(id);
       if (!isStored) {
@@ -578,6 +716,14 @@ function budgetLeft(records: number): Budget {
     mutations: COMMIT_LIMITS.mutations - 10 - records,
     keyBytes: COMMIT_LIMITS.keyBytes - 2048 - records * record.keyBytes,
     bytes: COMMIT_LIMITS.bytes - 16384 - records * record.bytes,
+  };
+}
+
+function subtractCost(a: Budget, b: Budget): Budget {
+  return {
+    mutations: a.mutations - b.mutations,
+    keyBytes: a.keyBytes - b.keyBytes,
+    bytes: a.bytes - b.bytes,
   };
 }
 
@@ -607,7 +753,7 @@ function setSlot(
   slot: Slot | null,
 ): void {
   if (slot === null) op.delete(keys.slot(ns, ss, key));
-  else op.set(keys.slot(ns, ss, key), slot);
+  else op.set(keys.slot(ns, ss, key), encodeSlot(slot));
 }
 
 function recordPinChecks(
@@ -620,6 +766,11 @@ function recordPinChecks(
   for (const r of refs) {
     op.set(keys.pincheck(ns, r.id), { ss, key: r.key, d: r.digest, at } satisfies PinCheck);
   }
+}
+
+/** The slot a KV value holds, or `null` for none. */
+function slotOf(value: unknown): Slot | null {
+  return value === null ? null : decodeSlot(value as Uint8Array);
 }
 
 function isObsoleteByNewer(o: IngestOutcome): boolean {

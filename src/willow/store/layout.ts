@@ -2,7 +2,8 @@
  * The Willow stores' layout in Deno KV. Every key starts with `"willow"`, apart from the blob
  * store's own keys (payloads are blobs of that store, see `src/store/layout.ts`).
  *
- * - `["willow", "slot", ns, ss, pathKey]` → `Slot`: the entry at that path of the subspace (at
+ * - `["willow", "slot", ns, ss, pathKey]` → `Slot` (as `encodeSlot` bytes, which Deno KV stores
+ *   raw, without V8 serialisation): the entry at that path of the subspace (at
  *   most one: of two entries at one path the newer prunes the older), and a flag saying entries
  *   may exist *below* the path. Keys sort by subspace, then by path (`pathKey` preserves Willow's
  *   path order), so an area (one subspace, a path prefix) is one key range and a 3dRange is one
@@ -58,6 +59,44 @@ export interface Slot {
   readonly entry?: StoredEntry;
   /** Entries may exist below this path (never cleared: a hint that saves a range scan). */
   readonly below?: true;
+}
+
+const BELOW = 1;
+const ENTRY = 2;
+/** Flags byte, timestamp, payload length, digest, signature, capability id. */
+const SLOT_WITH_ENTRY = 1 + 8 + 8 + 32 + 64 + 32;
+
+/** A slot as the bytes stored for it: a flags byte, then the entry's fields if it has one. */
+export function encodeSlot(slot: Slot): Uint8Array {
+  const e = slot.entry;
+  const out = new Uint8Array(e === undefined ? 1 : SLOT_WITH_ENTRY);
+  out[0] = (slot.below ? BELOW : 0) | (e === undefined ? 0 : ENTRY);
+  if (e !== undefined) {
+    const view = new DataView(out.buffer);
+    view.setBigUint64(1, e.t);
+    view.setBigUint64(9, e.l);
+    out.set(e.d, 17);
+    out.set(e.s, 49);
+    out.set(e.c, 113);
+  }
+  return out;
+}
+
+/** The slot `encodeSlot` wrote; the store's own bytes, so not checked beyond their length. */
+export function decodeSlot(bytes: Uint8Array): Slot {
+  const below = (bytes[0] & BELOW) !== 0 ? { below: true as const } : {};
+  if ((bytes[0] & ENTRY) === 0 || bytes.length !== SLOT_WITH_ENTRY) return below;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    ...below,
+    entry: {
+      t: view.getBigUint64(1),
+      l: view.getBigUint64(9),
+      d: bytes.slice(17, 49),
+      s: bytes.slice(49, 113),
+      c: bytes.slice(113, 145),
+    },
+  };
 }
 
 /** An entry whose pruning spans several commits: the entry, by its newer-than fields. */

@@ -49,6 +49,7 @@ import {
   UnknownNamespaceError,
 } from "./errors.ts";
 import { keys, type NamespaceRecord } from "./layout.ts";
+import { blobPayloads } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
 
 export interface HostedNamespacesOptions {
@@ -86,7 +87,7 @@ export class HostedNamespaces {
   constructor(kv: Deno.Kv, blobs: BlobStore, options: HostedNamespacesOptions = {}) {
     this.#kv = kv;
     this.#blobs = blobs;
-    this.entries = new EntryStore(kv, blobs, { staleMs: options.staleMs });
+    this.entries = new EntryStore(kv, blobPayloads(blobs), { staleMs: options.staleMs });
     this.secrets = new SecretStore(kv, options.gatewaySecret);
     this.capabilities = new CapabilityStore(kv);
   }

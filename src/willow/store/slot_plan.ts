@@ -61,6 +61,8 @@ export interface Plan {
    * needs pruning over several commits. `outcomes` is empty then.
    */
   readonly tooLarge: boolean;
+  /** What the plan's writes cost. */
+  readonly used: Budget;
 }
 
 /** What a commit may still take (`COMMIT_LIMITS` less the bookkeeping around the plan). */
@@ -144,7 +146,7 @@ export function planBatch(
     }
     const own = toHex(c.key);
     const below = belowSlots(own, current, listings);
-    if (below === undefined) return cut(outcomes, writes, doomed);
+    if (below === undefined) return cut(outcomes, writes, doomed, used);
     const changes = new Map<string, SlotAt>();
     const pruned: Doomed[] = [];
     const ownSlot = current.get(own)?.slot ?? null;
@@ -168,7 +170,7 @@ export function planBatch(
     }
     // A pruned entry's slot is among the changes (or replaced); its `pincheck` record is not.
     for (const d of pruned) cost = addCost(cost, writeCost(d.key));
-    if (!fits(cost, budget)) return cut(outcomes, writes, doomed);
+    if (!fits(cost, budget)) return cut(outcomes, writes, doomed, used);
     used = cost;
     for (const [hex, change] of changes) {
       writes.set(hex, change);
@@ -177,12 +179,17 @@ export function planBatch(
     doomed.push(...pruned);
     outcomes.push({ status: "stored", pruned: pruned.length });
   }
-  return { outcomes, writes, doomed, tooLarge: false };
+  return { outcomes, writes, doomed, tooLarge: false, used };
 }
 
 /** The plan so far, or "too large" if nothing fit. */
-function cut(outcomes: IngestOutcome[], writes: Plan["writes"], doomed: Doomed[]): Plan {
-  return { outcomes, writes, doomed, tooLarge: outcomes.length === 0 };
+function cut(
+  outcomes: IngestOutcome[],
+  writes: Plan["writes"],
+  doomed: Doomed[],
+  used: Budget,
+): Plan {
+  return { outcomes, writes, doomed, tooLarge: outcomes.length === 0, used };
 }
 
 /** Why `c` is obsolete, if it is. */
