@@ -7,6 +7,7 @@ import { coreBench } from "./core.ts";
 import { httpBench } from "./http.ts";
 import { loadBench } from "./load.ts";
 import { peersBench } from "./peers.ts";
+import { willowBench } from "./willow.ts";
 
 const SUITES: Record<string, () => Promise<boolean>> = {
   core: coreBench,
@@ -14,6 +15,7 @@ const SUITES: Record<string, () => Promise<boolean>> = {
   http: httpBench,
   load: loadBench,
   peers: peersBench,
+  willow: willowBench,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

@@ -19,6 +19,7 @@ import { getRoutes } from "./get.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { limitInFlight, observe, readCors } from "./middleware.ts";
+import { willowRoutes } from "./willow.ts";
 
 export interface AppDeps {
   config: Config;
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.route("/", getRoutes({ store, metrics }));
   app.route("/", adminRoutes(store, config.token));
+  app.route("/", willowRoutes({ store, metrics, config }));
 
   app.notFound(() => {
     throw new HttpError(404, "not found", "no such route");

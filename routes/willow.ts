@@ -1,0 +1,320 @@
+/**
+ * `/willow`: hosted namespaces, their entries and payloads (issue 6; README "Willow"). Thin:
+ * parsing, authorisation and status mapping; the work is `HostedNamespaces`'.
+ */
+import { type Context, Hono } from "hono";
+import { fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
+import { blobResponse } from "../src/http/blob_response.ts";
+import { InvalidQueryError } from "../src/http/errors.ts";
+import type { Metrics } from "../src/metrics.ts";
+import type { Config } from "../src/config.ts";
+import type { BlobStore } from "../src/store/blob_store.ts";
+import type { Area } from "../src/willow/area.ts";
+import { readMcCapability, writeMcCapability } from "../src/willow/capability_encoding.ts";
+import { decode, encode } from "../src/willow/codec.ts";
+import type { Entry } from "../src/willow/entry.ts";
+import { asPublicKey, asSignature, type PublicKey } from "../src/willow/keys.ts";
+import { U64_MAX } from "../src/willow/params.ts";
+import { EMPTY_PATH, type Path } from "../src/willow/path.ts";
+import { pathFromUrl, pathToUrl } from "../src/willow/path_url.ts";
+import { ALL_TIMES, type TimeRange, timeRange, timestampSuccessor } from "../src/willow/range.ts";
+import type { ReadProof } from "../src/willow/read_proof.ts";
+import type { IngestOutcome, StoredAuthorisedEntry } from "../src/willow/store/entry_store.ts";
+import { HostedNamespaces } from "../src/willow/store/namespaces.ts";
+import { readSubmission } from "../src/willow/submission.ts";
+import { corruptionCounter, servableBlob } from "./blobs.ts";
+import { HttpError } from "./errors.ts";
+import { requireWriter } from "./middleware.ts";
+
+export interface WillowRouteDeps {
+  store: BlobStore;
+  metrics: Metrics;
+  /** `token` guards the admin routes, `maxUpload` bounds payloads, `secretKey` seals secrets. */
+  config: Pick<Config, "token" | "maxUpload" | "secretKey">;
+}
+
+/** The read-proof headers (README "Willow"). */
+const PROOF_HEADERS = {
+  capability: "Willow-Read-Capability",
+  timestamp: "Willow-Read-Timestamp",
+  signature: "Willow-Read-Signature",
+} as const;
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+function bytesParam(text: string, what: string, length?: number): Uint8Array {
+  const bytes = fromHex(text);
+  if (bytes === undefined || (length !== undefined && bytes.length !== length)) {
+    throw new HttpError(
+      400,
+      `invalid ${what}`,
+      `expected ${length ? length * 2 : "an even number of"} hex characters`,
+    );
+  }
+  return bytes;
+}
+
+/** A namespace id, subspace id or user key from hex. */
+function keyParam(text: string, what: string): PublicKey {
+  return asPublicKey(bytesParam(text, what, 32));
+}
+
+function u64Param(text: string, name: string): bigint {
+  if (!/^\d{1,20}$/.test(text) || BigInt(text) > U64_MAX) {
+    throw new InvalidQueryError(name, "must be a u64 in decimal digits");
+  }
+  return BigInt(text);
+}
+
+/** A u64 given in JSON as a decimal string or a safe integer. */
+function u64Json(value: unknown, name: string): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === "string") return u64Param(value, name);
+  throw new HttpError(400, "invalid body", `${name} must be a u64 (a decimal string)`);
+}
+
+function times(from: bigint | undefined, to: bigint | undefined): TimeRange {
+  if (from === undefined && to === undefined) return ALL_TIMES;
+  if (to !== undefined && to <= (from ?? 0n)) {
+    throw new HttpError(400, "invalid time range", "`to` must be greater than `from`");
+  }
+  return timeRange(from ?? 0n, to);
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new HttpError(400, "invalid body", "expected a JSON object");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "invalid body", "expected a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+/** The raw (still percent-encoded) segments of the request path after `/willow/`. */
+function rawSegments(c: Context): string[] {
+  return new URL(c.req.url).pathname.split("/").slice(2);
+}
+
+/** Namespace, subspace and path of `/willow/:ns/:subspace/*path`. */
+function entryLocation(c: Context): { ns: PublicKey; subspace: PublicKey; path: Path } {
+  const [ns, subspace, ...rest] = rawSegments(c);
+  return {
+    ns: keyParam(ns, "namespace"),
+    subspace: keyParam(subspace, "subspace"),
+    path: rest.length === 0 ? EMPTY_PATH : pathFromUrl("/" + rest.join("/")),
+  };
+}
+
+/** The read proof in the request's headers, if it carries one. */
+function readProof(c: Context): ReadProof | undefined {
+  const cap = c.req.header(PROOF_HEADERS.capability);
+  const timestamp = c.req.header(PROOF_HEADERS.timestamp);
+  const signature = c.req.header(PROOF_HEADERS.signature);
+  if (cap === undefined && timestamp === undefined && signature === undefined) return undefined;
+  if (cap === undefined || timestamp === undefined || signature === undefined) {
+    throw new HttpError(
+      400,
+      "invalid read proof",
+      `send all of ${Object.values(PROOF_HEADERS).join(", ")}`,
+    );
+  }
+  if (!/^\d{1,16}$/.test(timestamp)) {
+    throw new HttpError(400, "invalid read proof", "the timestamp is Unix milliseconds");
+  }
+  return {
+    capability: decode(bytesParam(cap, "read proof"), readMcCapability, { canonic: false }),
+    timestamp: Number(timestamp),
+    signature: asSignature(bytesParam(signature, "read proof", 64)),
+  };
+}
+
+/** An entry in JSON: ids and digests in hex, u64s as decimal strings, the path as in URLs. */
+function entryJson(e: Entry): Record<string, string> {
+  return {
+    subspace: toHex(e.subspaceId),
+    path: pathToUrl(e.path),
+    timestamp: String(e.timestamp),
+    payloadLength: String(e.payloadLength),
+    payloadDigest: toHex(e.payloadDigest),
+  };
+}
+
+function storedJson(s: StoredAuthorisedEntry): Record<string, string> {
+  return { ...entryJson(s.entry), signature: toHex(s.signature) };
+}
+
+function outcomeJson(o: IngestOutcome): Record<string, unknown> {
+  return o.status === "stored" ? { status: "stored", pruned: o.pruned } : { ...o };
+}
+
+function declaredTooLarge(c: Context, max: number): void {
+  const declared = c.req.header("Content-Length");
+  if (declared !== undefined && Number(declared) > max) {
+    throw new HttpError(413, "payload too large", `the limit is ${max} bytes`);
+  }
+}
+
+export function willowRoutes(deps: WillowRouteDeps): Hono {
+  const { token, maxUpload, secretKey } = deps.config;
+  const hosted = new HostedNamespaces(deps.store.kv, deps.store, { gatewaySecret: secretKey });
+  // Finish what a process that stopped left behind (pins to release, prunings to complete).
+  hosted.entries.settle().catch((e) => console.error("willow: settling failed:", e));
+  const admin = requireWriter(token);
+  const app = new Hono();
+
+  app.post("/willow/namespaces", admin, async (c) => {
+    const body = await jsonBody(c);
+    const kind = body.kind ?? "owned";
+    if (kind !== "owned" && kind !== "communal") {
+      throw new HttpError(400, "invalid body", 'kind is "owned" or "communal"');
+    }
+    if (body.public !== undefined && typeof body.public !== "boolean") {
+      throw new HttpError(400, "invalid body", "public is true or false");
+    }
+    const created = await hosted.create(kind, body.public === true);
+    const namespace = toHex(created.namespace);
+    c.header("Location", `/willow/${namespace}/entries`);
+    return c.json(
+      { namespace, user: toHex(created.user), kind, public: created.record.public },
+      201,
+    );
+  });
+
+  app.post("/willow/:ns/capabilities", admin, async (c) => {
+    const ns = keyParam(c.req.param("ns"), "namespace");
+    const body = await jsonBody(c);
+    const mode = body.mode;
+    if (mode !== "read" && mode !== "write") {
+      throw new HttpError(400, "invalid body", 'mode is "read" or "write"');
+    }
+    if (typeof body.user !== "string") {
+      throw new HttpError(400, "invalid body", "user is a hex key");
+    }
+    const to = keyParam(body.user, "user");
+    const a = (body.area ?? {}) as Record<string, unknown>;
+    const subspace = a.subspace === undefined || a.subspace === "any"
+      ? "any"
+      : keyParam(String(a.subspace), "subspace");
+    const area: Area = {
+      subspace,
+      path: a.path === undefined ? EMPTY_PATH : pathFromUrl(String(a.path)),
+      times: times(u64Json(a.from, "from"), u64Json(a.to, "to")),
+    };
+    const cap = await hosted.delegate(ns, mode, area, to);
+    return c.json({ capability: toHex(encode((w) => writeMcCapability(w, cap))) }, 201);
+  });
+
+  app.get("/willow/:ns/entries", async (c) => {
+    const ns = keyParam(c.req.param("ns"), "namespace");
+    const q = (name: string) => c.req.query(name);
+    const subspace = q("subspace") === undefined ? undefined : keyParam(q("subspace")!, "subspace");
+    const prefix = pathFromUrl(q("prefix") ?? "");
+    const range = times(
+      q("from") === undefined ? undefined : u64Param(q("from")!, "from"),
+      q("to") === undefined ? undefined : u64Param(q("to")!, "to"),
+    );
+    const limit = q("limit") === undefined ? DEFAULT_LIMIT : Number(q("limit"));
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new InvalidQueryError("limit", `must be an integer in 1..${MAX_LIMIT}`);
+    }
+    const url = new URL(c.req.url);
+    await hosted.authoriseRead({
+      method: c.req.method,
+      target: url.pathname + url.search,
+      namespace: ns,
+      area: { subspace: subspace ?? "any", path: prefix, times: range },
+    }, readProof(c));
+    const page = await hosted.entries.query(ns, {
+      subspace,
+      prefix,
+      times: range,
+      limit,
+      cursor: q("cursor"),
+    });
+    c.header("Cache-Control", "private, no-cache");
+    return c.json({
+      entries: page.entries.map(storedJson),
+      ...(page.cursor === undefined ? {} : { next: page.cursor }),
+    });
+  });
+
+  app.post("/willow/:ns/entries", async (c) => {
+    const ns = keyParam(c.req.param("ns"), "namespace");
+    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const s = await readSubmission(body);
+    const payload = s.hasPayload ? { body: s.payload, maxSize: maxUpload } : undefined;
+    const outcome = await hosted.ingest(ns, s.entry, s.capability, s.signature, payload);
+    return c.json(
+      { ...outcomeJson(outcome), entry: entryJson(s.entry) },
+      outcome.status === "stored" ? 201 : 200,
+    );
+  });
+
+  const put = async (c: Context) => {
+    const { ns, subspace, path } = entryLocation(c);
+    declaredTooLarge(c, maxUpload);
+    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const { entry, outcome } = await hosted.write(ns, subspace, path, {
+      body,
+      maxSize: maxUpload,
+    });
+    deps.metrics.bytesIn.add(Number(entry.payloadLength));
+    return c.json(
+      { ...outcomeJson(outcome), entry: entryJson(entry) },
+      outcome.status === "stored" ? 201 : 200,
+    );
+  };
+
+  const get = async (c: Context) => {
+    const { ns, subspace, path } = entryLocation(c);
+    const stored = await hosted.entries.get(ns, subspace, path);
+    const t = stored?.entry.timestamp;
+    const url = new URL(c.req.url);
+    await hosted.authoriseRead({
+      method: c.req.method,
+      target: url.pathname + url.search,
+      namespace: ns,
+      area: {
+        subspace,
+        path,
+        times: t === undefined ? ALL_TIMES : { start: t, end: timestampSuccessor(t) },
+      },
+    }, readProof(c));
+    if (stored === undefined) {
+      throw new HttpError(404, "not found", "no entry at this path");
+    }
+    const { entry } = stored;
+    const last = entry.path.at(-1);
+    const blob = await servableBlob(
+      deps.store,
+      entry.payloadDigest as Hash,
+      last === undefined ? undefined : new TextDecoder().decode(last),
+    );
+    if (BigInt(blob.size) !== entry.payloadLength) {
+      throw new HttpError(404, "not found", "the entry's payload is not stored here");
+    }
+    const res = await blobResponse(c.req.raw, blob, {
+      onCorruption: corruptionCounter(deps.metrics),
+    });
+    // The payload at a path changes with each newer entry: revalidate (the ETag is the digest).
+    const record = await hosted.get(ns);
+    res.headers.set("Cache-Control", record.public ? "no-cache" : "private, no-cache");
+    res.headers.set("Willow-Entry-Timestamp", String(entry.timestamp));
+    res.headers.set("Willow-Payload-Digest", toHex(entry.payloadDigest));
+    res.headers.set("Willow-Payload-Length", String(entry.payloadLength));
+    return res;
+  };
+
+  // `/willow/:ns/:subspace` is the empty path; `/willow/:ns/:subspace/` one empty component.
+  for (const pattern of ["/willow/:ns/:subspace", "/willow/:ns/:subspace/*"]) {
+    app.put(pattern, admin, put);
+    app.get(pattern, get);
+  }
+  return app;
+}

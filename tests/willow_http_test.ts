@@ -1,0 +1,505 @@
+/**
+ * `/willow` through HTTP against a real gateway: namespaces, delegation, writes and payload
+ * reads with every blob semantic, submissions with every kind of bad authorisation (403), read
+ * proofs for namespaces that are not public, and secrets that never leave the store.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { fromHex, toHex } from "../src/blake3/hash.ts";
+import { hash } from "../src/blake3/tree.ts";
+import { readMcCapability, writeMcCapability } from "../src/willow/capability_encoding.ts";
+import { decode, encode } from "../src/willow/codec.ts";
+import { type Entry, makeEntry } from "../src/willow/entry.ts";
+import { writeEntry } from "../src/willow/entry_encoding.ts";
+import {
+  asPublicKey,
+  generateKeyPair,
+  generateNamespaceKeyPair,
+  type KeyPair,
+  sign,
+  type Signature,
+  type SubspaceId,
+} from "../src/willow/keys.ts";
+import {
+  communalCapability,
+  delegate,
+  type McCapability,
+  type OwnedCapability,
+  receiver,
+} from "../src/willow/meadowcap.ts";
+import { pathFromStrings } from "../src/willow/path.ts";
+import { readProofMessage } from "../src/willow/read_proof.ts";
+import { keys } from "../src/willow/store/layout.ts";
+import { SecretStore } from "../src/willow/store/secret_store.ts";
+import { encodeSubmissionHead, SUBMISSION_TYPE } from "../src/willow/submission.ts";
+import { now } from "../src/willow/time.ts";
+import { startGateway, type TestGateway } from "./gateway_helpers.ts";
+
+const TOKEN = "willow-admin";
+const SECRET = "7f".repeat(32);
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const utf8 = new TextEncoder();
+
+async function withGateway(
+  fn: (g: TestGateway) => Promise<void>,
+  env: Record<string, string> = { GATEWAY_TOKEN: TOKEN, GATEWAY_SECRET_KEY: SECRET },
+): Promise<void> {
+  const g = await startGateway({ env });
+  try {
+    await fn(g);
+  } finally {
+    await g.close();
+  }
+}
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  return await res.json();
+}
+
+interface Created {
+  ns: string;
+  user: string;
+}
+
+async function createNamespace(
+  g: TestGateway,
+  body: Record<string, unknown> = {},
+): Promise<Created> {
+  const res = await fetch(`${g.url}/willow/namespaces`, {
+    method: "POST",
+    headers: { ...AUTH, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assertEquals(res.status, 201);
+  const { namespace, user } = await json(res);
+  return { ns: namespace as string, user: user as string };
+}
+
+async function delegated(
+  g: TestGateway,
+  ns: string,
+  body: Record<string, unknown>,
+): Promise<McCapability> {
+  const res = await fetch(`${g.url}/willow/${ns}/capabilities`, {
+    method: "POST",
+    headers: { ...AUTH, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await json(res);
+  assertEquals(res.status, 201, JSON.stringify(answer));
+  return decode(fromHex(answer.capability as string)!, readMcCapability);
+}
+
+function entryIn(ns: string, subspace: Uint8Array, path: string[], payload: string, t = now()) {
+  const bytes = utf8.encode(payload);
+  return makeEntry({
+    namespaceId: asPublicKey(fromHex(ns)!),
+    subspaceId: subspace as SubspaceId,
+    path: pathFromStrings(...path),
+    timestamp: t,
+    payloadLength: BigInt(bytes.length),
+    payloadDigest: hash(bytes),
+  });
+}
+
+async function signed(entry: Entry, signer: KeyPair): Promise<Signature> {
+  return await sign(signer.secretKey, encode((w) => writeEntry(w, entry)));
+}
+
+/** POSTs a submission; returns status and JSON. */
+async function submit(
+  g: TestGateway,
+  ns: string,
+  entry: Entry,
+  cap: McCapability,
+  signature: Signature,
+  payload?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const head = encodeSubmissionHead(entry, cap, signature);
+  const body = new Uint8Array([...head, ...(payload === undefined ? [] : utf8.encode(payload))]);
+  const res = await fetch(`${g.url}/willow/${ns}/entries`, {
+    method: "POST",
+    headers: { "Content-Type": SUBMISSION_TYPE },
+    body,
+  });
+  return { status: res.status, body: await json(res) };
+}
+
+/** The read-proof headers for `method` on `target`, signed by `signer` for `cap`. */
+async function proofHeaders(
+  cap: McCapability,
+  signer: KeyPair,
+  method: string,
+  target: string,
+  timestamp = Date.now(),
+): Promise<Record<string, string>> {
+  const signature = await sign(signer.secretKey, readProofMessage(method, target, timestamp));
+  const capBytes = encode((w) => writeMcCapability(w, cap));
+  return {
+    "Willow-Read-Capability": toHex(capBytes),
+    "Willow-Read-Timestamp": String(timestamp),
+    "Willow-Read-Signature": toHex(signature),
+  };
+}
+
+Deno.test("willow http: namespaces need the admin token and a configured secret key", async () => {
+  await withGateway(async (g) => {
+    const res = await fetch(`${g.url}/willow/namespaces`, { method: "POST", body: "{}" });
+    assertEquals(res.status, 401);
+    await res.body?.cancel();
+    const { ns, user } = await createNamespace(g, { kind: "communal", public: true });
+    assertEquals([ns.length, user.length], [64, 64]);
+    assertEquals(fromHex(ns)![31] & 1, 0, "a communal namespace key");
+    const bad = await fetch(`${g.url}/willow/namespaces`, {
+      method: "POST",
+      headers: AUTH,
+      body: JSON.stringify({ kind: "shared" }),
+    });
+    assertEquals(bad.status, 400);
+    await bad.body?.cancel();
+  });
+  await withGateway(async (g) => {
+    const res = await fetch(`${g.url}/willow/namespaces`, {
+      method: "POST",
+      headers: AUTH,
+      body: "{}",
+    });
+    assertEquals(res.status, 503);
+    assert(String((await json(res)).detail).includes("GATEWAY_SECRET_KEY"));
+  }, { GATEWAY_TOKEN: TOKEN });
+});
+
+Deno.test("willow http: PUT stores a payload that GET serves with every blob semantic", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    const url = `${g.url}/willow/${ns}/${user}/blog/hello%20world.txt`;
+    const put = await fetch(url, { method: "PUT", headers: AUTH, body: "hello, willow" });
+    assertEquals(put.status, 201);
+    const stored = await json(put);
+    assertEquals(stored.status, "stored");
+    const entry = stored.entry as Record<string, string>;
+    assertEquals(entry.path, "/blog/hello%20world.txt");
+    assertEquals(entry.payloadDigest, toHex(hash(utf8.encode("hello, willow"))));
+    const get = await fetch(url);
+    assertEquals(get.status, 200);
+    assertEquals(await get.text(), "hello, willow");
+    assertEquals(get.headers.get("Willow-Entry-Timestamp"), entry.timestamp);
+    assertEquals(get.headers.get("Willow-Payload-Digest"), entry.payloadDigest);
+    assertEquals(get.headers.get("ETag"), `"${entry.payloadDigest}"`);
+    assertEquals(get.headers.get("Content-Type"), "text/plain; charset=utf-8");
+    assertEquals(get.headers.get("Cache-Control"), "no-cache");
+    const range = await fetch(url, { headers: { Range: "bytes=7-" } });
+    assertEquals(range.status, 206);
+    assertEquals(range.headers.get("Content-Range"), "bytes 7-12/13");
+    assertEquals(await range.text(), "willow");
+    const multi = await fetch(url, { headers: { Range: "bytes=0-1,7-8" } });
+    assertEquals(multi.status, 206);
+    assert(multi.headers.get("Content-Type")!.startsWith("multipart/byteranges"));
+    await multi.body?.cancel();
+    const unsatisfiable = await fetch(url, { headers: { Range: "bytes=50-" } });
+    assertEquals(unsatisfiable.status, 416);
+    await unsatisfiable.body?.cancel();
+    const cached = await fetch(url, { headers: { "If-None-Match": `"${entry.payloadDigest}"` } });
+    assertEquals(cached.status, 304);
+    await cached.body?.cancel();
+    const head = await fetch(url, { method: "HEAD" });
+    assertEquals(head.headers.get("Content-Length"), "13");
+    // A newer write at the same path replaces the payload.
+    const again = await fetch(url, { method: "PUT", headers: AUTH, body: "bye" });
+    assertEquals((await json(again)).status, "stored");
+    assertEquals(await (await fetch(url)).text(), "bye");
+    const missing = await fetch(`${g.url}/willow/${ns}/${user}/blog/nothing`);
+    assertEquals(missing.status, 404);
+    await missing.body?.cancel();
+    const noAdmin = await fetch(url, { method: "PUT", body: "x" });
+    assertEquals(noAdmin.status, 401);
+    await noAdmin.body?.cancel();
+  });
+});
+
+Deno.test("willow http: the gateway writes to a communal namespace in its own subspace only", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { kind: "communal", public: true });
+    const own = await fetch(`${g.url}/willow/${ns}/${user}/a`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "mine",
+    });
+    assertEquals(own.status, 201);
+    await own.body?.cancel();
+    const other = toHex((await generateKeyPair()).publicKey);
+    const theirs = await fetch(`${g.url}/willow/${ns}/${other}/a`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "theirs",
+    });
+    assertEquals(theirs.status, 403);
+    await theirs.body?.cancel();
+  });
+});
+
+Deno.test("willow http: submitted entries are stored, obsolete or refused", async () => {
+  await withGateway(async (g) => {
+    const { ns } = await createNamespace(g, { public: true });
+    const alfie = await generateKeyPair();
+    const cap = await delegated(g, ns, {
+      mode: "write",
+      user: toHex(alfie.publicKey),
+      area: { path: "/blog" },
+    });
+    assertEquals(toHex(receiver(cap)), toHex(alfie.publicKey));
+    const e = entryIn(ns, alfie.publicKey, ["blog", "one"], "first post", 1000n);
+    const ok = await submit(g, ns, e, cap, await signed(e, alfie), "first post");
+    assertEquals(ok.status, 201, JSON.stringify(ok.body));
+    assertEquals(ok.body.status, "stored");
+    const read = await fetch(`${g.url}/willow/${ns}/${toHex(alfie.publicKey)}/blog/one`);
+    assertEquals(await read.text(), "first post");
+    const older = entryIn(ns, alfie.publicKey, ["blog", "one"], "draft", 999n);
+    const obsolete = await submit(g, ns, older, cap, await signed(older, alfie));
+    assertEquals([obsolete.status, obsolete.body.status, obsolete.body.reason], [
+      200,
+      "obsolete",
+      "newer",
+    ]);
+    const later = entryIn(ns, alfie.publicKey, ["blog", "two"], "second", 2000n);
+    const mismatch = await submit(g, ns, later, cap, await signed(later, alfie), "not it");
+    assertEquals(mismatch.status, 400);
+    const garbage = await fetch(`${g.url}/willow/${ns}/entries`, {
+      method: "POST",
+      body: new Uint8Array([1, 2, 3]),
+    });
+    assertEquals(garbage.status, 400);
+    await garbage.body?.cancel();
+    const unknown = toHex((await generateNamespaceKeyPair("owned")).publicKey);
+    const elsewhere = await submit(g, unknown, e, cap, await signed(e, alfie));
+    assertEquals(elsewhere.status, 404);
+  });
+});
+
+/**
+ * Every refusal is paired with a write that differs from it in the one respect tested and is
+ * accepted, so each 403 is shown to come from that respect.
+ */
+Deno.test("willow http: every kind of unauthorised write is refused with 403", async () => {
+  await withGateway(async (g) => {
+    const { ns } = await createNamespace(g, { public: true });
+    const communal = await createNamespace(g, { kind: "communal", public: true });
+    const other = await createNamespace(g, { public: true });
+    const [alfie, betty, mallory] = await Promise.all([1, 2, 3].map(() => generateKeyPair()));
+    const blog = await delegated(g, ns, {
+      mode: "write",
+      user: toHex(alfie.publicKey),
+      area: { path: "/blog" },
+    });
+    let n = 0;
+    /** Submits a fresh entry at `path` of `subspace` in `space`; returns the status. */
+    const status = async (
+      space: string,
+      subspace: SubspaceId,
+      path: string[],
+      cap: McCapability,
+      by: KeyPair,
+    ) => {
+      const e = entryIn(space, subspace, [...path, String(n++)], "x", 10n);
+      return (await submit(g, space, e, cap, await signed(e, by))).status;
+    };
+    const pair = async (label: string, bad: Promise<number>, good: Promise<number>) => {
+      assertEquals([await bad, await good], [403, 201], label);
+    };
+    // A valid chain of two delegations, and one area outside the granted one.
+    const toBetty = await delegate(blog, alfie.secretKey, {
+      subspace: betty.publicKey,
+      path: pathFromStrings("blog", "b"),
+      times: { start: 0n },
+    }, betty.publicKey);
+    await pair(
+      "outside the granted area",
+      status(ns, betty.publicKey, ["blog", "c"], toBetty, betty),
+      status(ns, betty.publicKey, ["blog", "b"], toBetty, betty),
+    );
+    // A delegation to an area outside its parent's. Delegation areas are encoded relative to the
+    // previous area, so on the wire this exists only for a communal capability's first
+    // delegation (encoded in the full area, granted within the user's subspace).
+    const own = communalCapability(asPublicKey(fromHex(communal.ns)!), alfie.publicKey, "write");
+    const escaped: McCapability = {
+      ...own,
+      delegations: [{
+        area: { subspace: betty.publicKey, path: pathFromStrings(), times: { start: 0n } },
+        user: betty.publicKey,
+        signature: await sign(alfie.secretKey, utf8.encode("never checked: the area is wrong")),
+      }],
+    };
+    const within = await delegate(own, alfie.secretKey, {
+      subspace: alfie.publicKey,
+      path: pathFromStrings(),
+      times: { start: 0n },
+    }, betty.publicKey);
+    await pair(
+      "delegation outside the parent area",
+      status(communal.ns, betty.publicKey, [], escaped, betty),
+      status(communal.ns, alfie.publicKey, [], within, betty),
+    );
+    await pair(
+      "wrong signer",
+      status(ns, alfie.publicKey, ["blog"], blog, mallory),
+      status(ns, alfie.publicKey, ["blog"], blog, alfie),
+    );
+    const reader = await delegated(g, ns, {
+      mode: "read",
+      user: toHex(alfie.publicKey),
+      area: { path: "/blog" },
+    });
+    await pair(
+      "read capability used to write",
+      status(ns, alfie.publicKey, ["blog"], reader, alfie),
+      status(ns, alfie.publicKey, ["blog"], blog, alfie),
+    );
+    const foreign = await delegated(g, other.ns, { mode: "write", user: toHex(alfie.publicKey) });
+    await pair(
+      "capability for another namespace",
+      status(ns, alfie.publicKey, ["blog"], foreign, alfie),
+      status(other.ns, alfie.publicKey, ["blog"], foreign, alfie),
+    );
+    // A communal namespace key used as an owned one (signed "by the namespace" as well as anyone
+    // can: with the user's own key).
+    const fakeOwned: OwnedCapability = {
+      kind: "owned",
+      accessMode: "write",
+      namespaceKey: asPublicKey(fromHex(communal.ns)!),
+      userKey: alfie.publicKey,
+      initialAuthorisation: await sign(alfie.secretKey, Uint8Array.from([3, ...alfie.publicKey])),
+      delegations: [],
+    };
+    await pair(
+      "communal key used as owned",
+      status(communal.ns, alfie.publicKey, [], fakeOwned, alfie),
+      status(communal.ns, alfie.publicKey, [], own, alfie),
+    );
+  });
+});
+
+Deno.test("willow http: a namespace that is not public is read with a read proof", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g);
+    const path = `/willow/${ns}/${user}/private/notes`;
+    const put = await fetch(g.url + path, { method: "PUT", headers: AUTH, body: "secret notes" });
+    assertEquals(put.status, 201);
+    await put.body?.cancel();
+    const status = async (target: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(g.url + target, { headers });
+      await res.body?.cancel();
+      return res.status;
+    };
+    assertEquals(await status(path), 403);
+    const carol = await generateKeyPair();
+    const cap = await delegated(g, ns, {
+      mode: "read",
+      user: toHex(carol.publicKey),
+      area: { path: "/private" },
+    });
+    assertEquals(await status(path, await proofHeaders(cap, carol, "GET", path)), 200);
+    const res = await fetch(g.url + path, { headers: await proofHeaders(cap, carol, "GET", path) });
+    assertEquals(res.headers.get("Cache-Control"), "private, no-cache");
+    assertEquals(await res.text(), "secret notes");
+    // Stale, for another request, by another key, outside the area, or a write capability.
+    const stale = Date.now() - 6 * 60_000;
+    assertEquals(await status(path, await proofHeaders(cap, carol, "GET", path, stale)), 403);
+    assertEquals(await status(path, await proofHeaders(cap, carol, "GET", path + "x")), 403);
+    const dave = await generateKeyPair();
+    assertEquals(await status(path, await proofHeaders(cap, dave, "GET", path)), 403);
+    const outside = `/willow/${ns}/${user}/public`;
+    assertEquals(await status(outside, await proofHeaders(cap, carol, "GET", outside)), 403);
+    const writer = await delegated(g, ns, { mode: "write", user: toHex(carol.publicKey) });
+    assertEquals(await status(path, await proofHeaders(writer, carol, "GET", path)), 403);
+    // Listing needs the proof to cover the area listed.
+    const list = `/willow/${ns}/entries?subspace=${user}&prefix=/private`;
+    assertEquals(await status(list), 403);
+    const listed = await fetch(g.url + list, {
+      headers: await proofHeaders(cap, carol, "GET", list),
+    });
+    assertEquals(listed.status, 200);
+    const entries = (await json(listed)).entries as Record<string, string>[];
+    assertEquals(entries.map((e) => e.path), ["/private/notes"]);
+    const everything = `/willow/${ns}/entries`;
+    assertEquals(await status(everything, await proofHeaders(cap, carol, "GET", everything)), 403);
+    assertEquals(await status(path, { "Willow-Read-Timestamp": "1" }), 400);
+  });
+});
+
+Deno.test("willow http: listing entries by subspace, prefix, time and pages", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    for (const p of ["a/1", "a/2", "b/1"]) {
+      const res = await fetch(`${g.url}/willow/${ns}/${user}/${p}`, {
+        method: "PUT",
+        headers: AUTH,
+        body: p,
+      });
+      await res.body?.cancel();
+    }
+    const list = async (query: string) =>
+      await json(await fetch(`${g.url}/willow/${ns}/entries${query}`));
+    const all = (await list("")).entries as Record<string, string>[];
+    assertEquals(all.map((e) => e.path), ["/a/1", "/a/2", "/b/1"]);
+    assert(all.every((e) => e.subspace === user && e.signature.length === 128));
+    const a = (await list(`?subspace=${user}&prefix=/a`)).entries as Record<string, string>[];
+    assertEquals(a.map((e) => e.path), ["/a/1", "/a/2"]);
+    const from = all[1].timestamp;
+    const later = (await list(`?from=${from}`)).entries as Record<string, string>[];
+    assertEquals(later.map((e) => e.path), ["/a/2", "/b/1"]);
+    const first = await list(`?subspace=${user}&limit=2`);
+    assertEquals((first.entries as unknown[]).length, 2);
+    const rest = await list(`?subspace=${user}&limit=2&cursor=${first.next}`);
+    assertEquals((rest.entries as Record<string, string>[]).map((e) => e.path), ["/b/1"]);
+    const badLimit = await fetch(`${g.url}/willow/${ns}/entries?limit=0`);
+    assertEquals(badLimit.status, 400);
+    await badLimit.body?.cancel();
+  });
+});
+
+Deno.test("willow http: secret keys are sealed at rest and never served", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    const secrets = new SecretStore(g.kv, fromHex(SECRET)!);
+    const nsSecret = await secrets.get("namespace", fromHex(ns)!);
+    const userSecret = await secrets.get("user", fromHex(user)!);
+    assert(nsSecret !== undefined && userSecret !== undefined);
+    const hexes = [toHex(nsSecret), toHex(userSecret)];
+    // Not in any KV value in the clear.
+    for await (const e of g.kv.list({ prefix: [] })) {
+      const value = JSON.stringify(e.value, replacer) ?? "";
+      for (const h of hexes) assert(!value.includes(h), `secret in the clear at ${String(e.key)}`);
+    }
+    // Not in any answer of the routes that talk about the namespace.
+    const answers: string[] = [];
+    const put = await fetch(`${g.url}/willow/${ns}/${user}/x`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "x",
+    });
+    answers.push(await put.text());
+    answers.push(await (await fetch(`${g.url}/willow/${ns}/entries`)).text());
+    const cap = await fetch(`${g.url}/willow/${ns}/capabilities`, {
+      method: "POST",
+      headers: AUTH,
+      body: JSON.stringify({ mode: "read", user }),
+    });
+    answers.push(await cap.text());
+    for (const h of hexes) assert(answers.every((a) => !a.toLowerCase().includes(h)));
+    const probe = await fetch(`${g.url}/willow/${ns}/secrets`);
+    assertEquals(probe.status, 400, "no such route: `secrets` is read as a subspace id");
+    await probe.body?.cancel();
+    // The wrong gateway key does not open them.
+    const wrong = new SecretStore(g.kv, new Uint8Array(32));
+    let failed = false;
+    await wrong.get("user", fromHex(user)!).catch(() => failed = true);
+    assert(failed);
+    assert((await g.kv.get(keys.secret("user", fromHex(user)!))).value !== null);
+  });
+});
+
+/** JSON for KV values holding byte arrays: as hex. */
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return toHex(value);
+  if (typeof value === "bigint") return String(value);
+  return value;
+}
