@@ -42,6 +42,7 @@ const PROOF_HEADERS = {
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
+const SETTLE_EVERY_MS = 10 * 60_000;
 
 function bytesParam(text: string, what: string, length?: number): Uint8Array {
   const bytes = fromHex(text);
@@ -163,10 +164,24 @@ function declaredTooLarge(c: Context, max: number): void {
 export function willowRoutes(deps: WillowRouteDeps): Hono {
   const { token, maxUpload, secretKey } = deps.config;
   const hosted = new HostedNamespaces(deps.store.kv, deps.store, { gatewaySecret: secretKey });
-  // Finish what a process that stopped left behind (pins to release, prunings to complete).
-  hosted.entries.settle().catch((e) => console.error("willow: settling failed:", e));
   const admin = requireWriter(token);
   const app = new Hono();
+  // Finish what a process that stopped left behind (pins to release, prunings to complete): on
+  // the first Willow request and then at most every SETTLE_EVERY_MS, within a request so that
+  // nothing outlives the app. Only work abandoned for 10 minutes is taken up, so it is rare.
+  let lastSettled = -Infinity;
+  let settling: Promise<void> = Promise.resolve();
+  app.use("/willow/*", async (_c, next) => {
+    if (Date.now() - lastSettled > SETTLE_EVERY_MS) {
+      lastSettled = Date.now();
+      settling = hosted.entries.settle().then(
+        () => {},
+        (e) => console.error("willow: settling failed:", e),
+      );
+    }
+    await settling;
+    await next();
+  });
 
   app.post("/willow/namespaces", admin, async (c) => {
     const body = await jsonBody(c);
@@ -230,13 +245,13 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       namespace: ns,
       area: { subspace: subspace ?? "any", path: prefix, times: range },
     }, readProof(c));
-    const page = await hosted.entries.query(ns, {
-      subspace,
-      prefix,
-      times: range,
-      limit,
-      cursor: q("cursor"),
-    });
+    const cursor = q("cursor");
+    const page = await hosted.entries.query(ns, { subspace, prefix, times: range, limit, cursor })
+      .catch((e) => {
+        // Deno KV refuses a cursor it did not hand out with a TypeError.
+        if (cursor === undefined || !(e instanceof TypeError)) throw e;
+        throw new InvalidQueryError("cursor", "is not the `next` of this listing");
+      });
     c.header("Cache-Control", "private, no-cache");
     return c.json({
       entries: page.entries.map(storedJson),
