@@ -17,6 +17,7 @@ import { collectionRoutes } from "./collections.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { getRoutes } from "./get.ts";
 import { healthRoutes } from "./health.ts";
+import { homeRoutes } from "./home.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { limitInFlight, observe, readCors } from "./middleware.ts";
 import { willowRoutes } from "./willow.ts";
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.route("/", getRoutes({ store, metrics }));
   app.route("/", adminRoutes(store, config.token));
+  app.route("/", homeRoutes({ store, token: config.token }));
   app.route("/", willowRoutes({ store, metrics, config }));
 
   app.notFound(() => {
