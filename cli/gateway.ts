@@ -511,4 +511,10 @@ export async function main(
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));
+if (import.meta.main) {
+  // `deno task` runs in the project's folder and says where it was called from in INIT_CWD:
+  // paths on the command line are the caller's.
+  const callerDir = Deno.env.get("INIT_CWD");
+  if (callerDir) Deno.chdir(callerDir);
+  Deno.exit(await main(Deno.args, Deno.env.toObject()));
+}

@@ -25,7 +25,8 @@ interface Result {
 async function cli(gateway: string, args: string[], cwd?: string): Promise<Result> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
-    env: { GATEWAY_URL: gateway, GATEWAY_TOKEN: "", NO_COLOR: "1" },
+    // INIT_CWD (set when the suite runs under `deno task`) would move the CLI elsewhere.
+    env: { GATEWAY_URL: gateway, GATEWAY_TOKEN: "", NO_COLOR: "1", INIT_CWD: "" },
     cwd,
     stdin: "null",
   }).output();
