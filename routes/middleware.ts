@@ -151,7 +151,17 @@ export function readCors(): MiddlewareHandler {
   return cors({
     origin: "*",
     allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
-    allowHeaders: ["Range", "If-None-Match", "If-Range", "Content-Type", "Authorization"],
+    allowHeaders: [
+      "Range",
+      "If-None-Match",
+      "If-Range",
+      "Content-Type",
+      "Authorization",
+      // Willow read proofs, for namespaces that are not public.
+      "Willow-Read-Capability",
+      "Willow-Read-Timestamp",
+      "Willow-Read-Signature",
+    ],
     exposeHeaders: [
       "Content-Range",
       "Content-Length",
@@ -160,6 +170,9 @@ export function readCors(): MiddlewareHandler {
       "Repr-Digest",
       "Content-Type",
       "X-Blob-Size",
+      "Willow-Entry-Timestamp",
+      "Willow-Payload-Digest",
+      "Willow-Payload-Length",
     ],
     maxAge: 86400,
   });
