@@ -22,7 +22,8 @@ export async function startServer(
 ): Promise<Server> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args(port)],
+    // The gateway's V8 settings (the `start` task in deno.json), for both servers alike.
+    args: ["run", "-A", "--v8-flags=--max-semi-space-size=8", script, ...args(port)],
     env: { ...env, PORT: String(port) },
     stdout: "null",
     stderr: "inherit",

@@ -13,6 +13,7 @@ import { bytesEqual } from "../blake3/hash.ts";
 import { parentCv, subtreeCv } from "../blake3/tree.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { HashMismatchError } from "./errors.ts";
+import type { VerifiedPairs } from "./verified_pairs.ts";
 import type { Outboard } from "./outboard.ts";
 import type { BaoTree } from "./tree.ts";
 import { type GroupItem, type ParentItem, walkGroups, walkInGroup } from "./walk.ts";
@@ -26,6 +27,8 @@ export interface BaoSource extends Outboard {
    * (storage) must not fetch what the walk will never ask for.
    */
   setReadWindow?(end: number): void;
+  /** Pairs of this tree verified before, to take instead of reading and hashing them again. */
+  readonly verifiedPairs?: VerifiedPairs;
 }
 
 /** The 8-byte little-endian size that precedes an encoding. */
@@ -57,11 +60,22 @@ export async function* verifiedSteps(
   const expected: Uint8Array[] = [source.root];
   for (const item of walkGroups(tree, query)) {
     if (item.type === "parent") {
-      const pair = await source.loadPair(item.node);
-      const left = pair.subarray(0, 32), right = pair.subarray(32, 64);
-      if (pair.length !== 64 || !bytesEqual(parentCv(left, right, item.isRoot), expected.pop()!)) {
-        throw new HashMismatchError("parent", item.node.start);
+      const want = expected.pop()!;
+      const known = source.verifiedPairs?.get(source.root, item.node);
+      let pair: Uint8Array;
+      if (known !== undefined && bytesEqual(known.cv, want)) {
+        pair = known.pair;
+      } else {
+        pair = await source.loadPair(item.node);
+        if (
+          pair.length !== 64 ||
+          !bytesEqual(parentCv(pair.subarray(0, 32), pair.subarray(32), item.isRoot), want)
+        ) {
+          throw new HashMismatchError("parent", item.node.start);
+        }
+        source.verifiedPairs?.set(source.root, item.node, pair, want);
       }
+      const left = pair.subarray(0, 32), right = pair.subarray(32, 64);
       if (item.right) expected.push(right);
       if (item.left) expected.push(left);
       yield { type: "parent", item, pair };

@@ -15,6 +15,7 @@ import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
 import { UploadTooLargeError } from "./errors.ts";
+import { VerifiedPairs } from "../bao/verified_pairs.ts";
 import { KvBlobSource, OutboardCache } from "./kv_source.ts";
 import {
   type BlobMeta,
@@ -117,6 +118,8 @@ export class BlobStore {
   /** Bytes of unpinned peer data kept before the least recently used is evicted. */
   readonly cacheBytes: number;
   readonly #obCache = new OutboardCache();
+  /** Pairs verified by earlier reads: later reads skip re-verifying the path from the root. */
+  readonly #verified = new VerifiedPairs();
   readonly #readers: Deno.Kv[];
   /** Metadata of complete blobs recently served, with when it was read (see `readMeta`). */
   readonly #metaCache = new Map<string, { meta: BlobMeta; at: number }>();
@@ -293,7 +296,7 @@ export class BlobStore {
 
   /** A source over a blob whose metadata was just read (no second read of it). */
   source(hash: Hash, meta: BlobMeta): KvBlobSource {
-    return new KvBlobSource(this.kv, hash, meta, this.#obCache, this.#readers);
+    return new KvBlobSource(this.kv, hash, meta, this.#obCache, this.#readers, this.#verified);
   }
 
   /**

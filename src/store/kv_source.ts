@@ -16,6 +16,7 @@
 import type { Hash } from "../blake3/hash.ts";
 import type { BaoSource } from "../bao/encode.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
+import type { VerifiedPairs } from "../bao/verified_pairs.ts";
 import { type BlobMeta, DATA_PAGE, keys, OB_PAGE_PAIRS } from "./layout.ts";
 
 /** Largest span of data pages one `list` call fetches. */
@@ -84,6 +85,7 @@ export class KvBlobSource implements BaoSource {
     readonly meta: BlobMeta,
     obCache: OutboardCache,
     readers: readonly Deno.Kv[] = [],
+    readonly verifiedPairs?: VerifiedPairs,
   ) {
     this.#kv = kv;
     this.#readers = readers;
