@@ -20,11 +20,18 @@ interface Remembered {
   readonly cv: Uint8Array;
 }
 
+/**
+ * Only pairs over at least 2^10 chunks (1 MiB) are remembered: those are the ones every read of
+ * a blob passes through (the top of each path), and they are few (one per MiB of blob), so a
+ * full download does not flood the cache with pairs no other read will meet.
+ */
+export const MIN_REMEMBERED_LEVEL = 10;
+
 export class VerifiedPairs {
   readonly #pairs = new Map<string, Remembered>();
 
-  /** At most `capacity` pairs (about 200 bytes each), least recently used forgotten first. */
-  constructor(readonly capacity = 65_536) {}
+  /** At most `capacity` pairs, least recently used forgotten first. */
+  constructor(readonly capacity = 16_384) {}
 
   #key(root: Uint8Array, node: TreeNode): string {
     return `${toHex(root)}/${node.start}/${node.level}`;
@@ -32,6 +39,7 @@ export class VerifiedPairs {
 
   /** The pair of `node` in the tree of `root`, if it was verified before. */
   get(root: Uint8Array, node: TreeNode): Remembered | undefined {
+    if (node.level < MIN_REMEMBERED_LEVEL) return undefined;
     const key = this.#key(root, node);
     const hit = this.#pairs.get(key);
     if (hit !== undefined) {
@@ -43,9 +51,14 @@ export class VerifiedPairs {
 
   /** Remembers that `pair` of `node` hashed to `cv`, which its verified parent promised. */
   set(root: Uint8Array, node: TreeNode, pair: Uint8Array, cv: Uint8Array): void {
+    if (node.level < MIN_REMEMBERED_LEVEL) return;
     const key = this.#key(root, node);
     this.#pairs.delete(key);
     if (this.#pairs.size >= this.capacity) this.#pairs.delete(this.#pairs.keys().next().value!);
-    this.#pairs.set(key, { pair: pair.slice(), cv: cv.slice() });
+    // One buffer per entry: pair, then CV.
+    const both = new Uint8Array(96);
+    both.set(pair);
+    both.set(cv, 64);
+    this.#pairs.set(key, { pair: both.subarray(0, 64), cv: both.subarray(64) });
   }
 }
