@@ -157,13 +157,16 @@ export class BlobStore {
       ...extra,
     });
     const writer = new PageWriter(this.kv);
+    const allocate = (size: number) => writer.buffer(size);
     const data = new PageAssembler(
       DATA_PAGE,
       (i, page) => writer.put(keys.dataPage(dataId, i), page),
+      allocate,
     );
     const outboard = new PageAssembler(
       OB_PAGE,
       (i, page) => writer.put(keys.obPage(dataId, i), page),
+      allocate,
     );
     await this.kv.set(keys.upload(dataId), record());
     const pairs: Uint8Array[] = [];

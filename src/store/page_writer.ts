@@ -15,10 +15,22 @@ export class PageWriter {
   #batch: [Deno.KvKey, Uint8Array][] = [];
   #batchBytes = 0;
   readonly #inFlight: Promise<unknown>[] = [];
+  /**
+   * Full-size page buffers whose commit has completed, to be filled again: a 1 GiB upload then
+   * reuses a few dozen buffers instead of allocating sixteen thousand, which keeps the process's
+   * memory from fragmenting.
+   */
+  readonly #free: Uint8Array[] = [];
 
   constructor(kv: Deno.Kv, maxInFlight = 2) {
     this.#kv = kv;
     this.#maxInFlight = maxInFlight;
+  }
+
+  /** A page buffer of `size` bytes to fill: a recycled one when there is one. */
+  buffer(size: number): Uint8Array {
+    const free = this.#free.pop();
+    return free !== undefined && free.length === size ? free : new Uint8Array(size);
   }
 
   /** Queues `value` at `key`; waits only when too many commits are pending. */
@@ -37,9 +49,18 @@ export class PageWriter {
   async #commit(): Promise<void> {
     const op = this.#kv.atomic();
     for (const [key, value] of this.#batch) op.set(key, value);
+    const values = this.#batch.map(([, v]) => v);
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#inFlight.push(op.commit());
+    // Once committed, KV holds its own copy: the buffers can take the next pages.
+    this.#inFlight.push(
+      op.commit().then((r) => {
+        for (const v of values) {
+          if (v.byteOffset === 0 && v.length === v.buffer.byteLength) this.#free.push(v);
+        }
+        return r;
+      }),
+    );
     while (this.#inFlight.length > this.#maxInFlight) await this.#inFlight.shift();
   }
 }
@@ -48,14 +69,21 @@ export class PageWriter {
 export class PageAssembler {
   readonly #pageSize: number;
   readonly #onPage: (index: number, page: Uint8Array) => Promise<void>;
+  readonly #allocate: (size: number) => Uint8Array;
   #page: Uint8Array;
   #fill = 0;
   #index = 0;
 
-  constructor(pageSize: number, onPage: (index: number, page: Uint8Array) => Promise<void>) {
+  /** `allocate` gives each new page buffer (a writer's recycled ones, say). */
+  constructor(
+    pageSize: number,
+    onPage: (index: number, page: Uint8Array) => Promise<void>,
+    allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  ) {
     this.#pageSize = pageSize;
     this.#onPage = onPage;
-    this.#page = new Uint8Array(pageSize);
+    this.#allocate = allocate;
+    this.#page = allocate(pageSize);
   }
 
   /** Pages handed out so far. */
@@ -81,8 +109,8 @@ export class PageAssembler {
 
   async #emit(): Promise<void> {
     const page = this.#fill === this.#pageSize ? this.#page : this.#page.slice(0, this.#fill);
-    // Each page is a fresh buffer: KV keeps a reference until its commit completes.
-    this.#page = new Uint8Array(this.#pageSize);
+    // Each page is its own buffer until its commit completes.
+    this.#page = this.#allocate(this.#pageSize);
     this.#fill = 0;
     await this.#onPage(this.#index++, page);
   }
