@@ -6,7 +6,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
 import { APP_SCRIPT, APP_SCRIPT_NAME } from "../src/web/app_bundle.ts";
-import { escapeHtml, markup } from "../src/web/html.ts";
+import { escapeHtml, markup } from "../src/http/html.ts";
 import { storeTotals } from "../src/web/inventory.ts";
 import { startGateway, type TestGateway } from "./gateway_helpers.ts";
 

@@ -7,22 +7,11 @@
  * @module
  */
 
+import { escapeHtml } from "../http/html.ts";
 import type { Listing } from "./listing.ts";
 
 /** The page's policy: its own inline style and nothing else may load or run. */
 export const LISTING_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'";
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
 
 /** `1536` → `1.5 KiB`. */
 export function formatSize(bytes: number): string {

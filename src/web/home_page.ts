@@ -8,7 +8,7 @@
  */
 
 import { formatSize } from "../collection/listing_html.ts";
-import { Html, markup } from "./html.ts";
+import { Html, markup } from "../http/html.ts";
 import type { PinnedItem, PinnedPage, StoreTotals } from "./inventory.ts";
 
 const STYLE = `
