@@ -10,20 +10,8 @@ import { outboardOf } from "../src/bao/outboard.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { keys } from "../src/store/layout.ts";
 import { concat } from "./bao_helpers.ts";
-import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
+import { metricValue, startGateway, upload, withGateway } from "./gateway_helpers.ts";
 import { randomBytes, randomInt, seededRandom } from "./random.ts";
-
-async function withGateway(
-  fn: (gw: TestGateway) => Promise<void>,
-  env: Record<string, string> = {},
-) {
-  const gw = await startGateway({ env });
-  try {
-    await fn(gw);
-  } finally {
-    await gw.close();
-  }
-}
 
 async function bytes(res: Response): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());

@@ -42,21 +42,12 @@ import {
   withHeader,
 } from "./client_proxy.ts";
 import { concat } from "./bao_helpers.ts";
-import { startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
+import { startGateway, type TestGateway, upload, withGateway } from "./gateway_helpers.ts";
 import { randomBytes, randomInt, seededRandom } from "./random.ts";
 
 const VIAS = ["bao", "outboard"] as const;
 const GROUP = 16384;
 const LAST = String(ChunkRanges.LAST);
-
-async function withGateway(fn: (gw: TestGateway) => Promise<void>): Promise<void> {
-  const gw = await startGateway();
-  try {
-    await fn(gw);
-  } finally {
-    await gw.close();
-  }
-}
 
 /** A gateway behind a tampering proxy: `fn` gets the proxy's URL and the real one's. */
 async function withLyingGateway(

@@ -1,18 +1,5 @@
-/** Shared pieces of the collection and `/get` HTTP tests: a gateway per test, and uploads. */
-import { startGateway, type TestGateway } from "./gateway_helpers.ts";
+/** Shared pieces of the collection and `/get` HTTP tests: uploads and pin checks. */
 import type { BlobStore } from "../src/store/blob_store.ts";
-
-export async function withGateway(
-  fn: (gw: TestGateway) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const gw = await startGateway({ env });
-  try {
-    await fn(gw);
-  } finally {
-    await gw.close();
-  }
-}
 
 export interface CollectionReply {
   status: number;

@@ -12,7 +12,8 @@ import { HashSeq } from "../src/collection/hash_seq.ts";
 import { blobHolder } from "../src/store/blob_store.ts";
 import { TAR_END, tarEntry, tarOf, tarOfDirectory, testTree } from "./archive_helpers.ts";
 import { concat } from "./bao_helpers.ts";
-import { nothingPinned, postForm, postTar, withGateway } from "./collection_helpers.ts";
+import { nothingPinned, postForm, postTar } from "./collection_helpers.ts";
+import { withGateway } from "./gateway_helpers.ts";
 import { upload } from "./gateway_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
 

@@ -61,3 +61,16 @@ export function metricValue(text: string, name: string, labels = ""): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
   return line ? Number(line.split(" ").pop()) : 0;
 }
+
+/** Runs `fn` against a fresh gateway (configured by `env`), closed afterwards whatever happens. */
+export async function withGateway(
+  fn: (gw: TestGateway) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const gw = await startGateway({ env });
+  try {
+    await fn(gw);
+  } finally {
+    await gw.close();
+  }
+}

@@ -8,16 +8,7 @@ import { hash } from "../src/blake3/tree.ts";
 import { APP_SCRIPT, APP_SCRIPT_NAME } from "../src/web/app_bundle.ts";
 import { escapeHtml, markup } from "../src/http/html.ts";
 import { storeTotals } from "../src/web/inventory.ts";
-import { startGateway, type TestGateway } from "./gateway_helpers.ts";
-
-async function withGateway(fn: (gw: TestGateway) => Promise<void>): Promise<void> {
-  const gw = await startGateway();
-  try {
-    await fn(gw);
-  } finally {
-    await gw.close();
-  }
-}
+import { withGateway } from "./gateway_helpers.ts";
 
 /** The hashes of the rows a page lists. */
 function listed(page: string): string[] {

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { decodePrefix, encode, type Reader } from "./codec.ts";
 import { readMcCapability, writeMcCapability } from "./capability_encoding.ts";
 import type { Entry } from "./entry.ts";
@@ -73,7 +74,7 @@ export async function readSubmission(body: ReadableStream<Uint8Array>): Promise<
   let retryAt = 1;
   for (;;) {
     if (length >= retryAt || ended) {
-      const buffered = concat(chunks, length);
+      const buffered = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
       chunks.splice(0, chunks.length, buffered);
       try {
         const head = decodePrefix(buffered, readHead, { canonic: false });
@@ -96,17 +97,6 @@ export async function readSubmission(body: ReadableStream<Uint8Array>): Promise<
       length += value.length;
     }
   }
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The submission whose head is `head`, with `rest` and what `reader` still has as payload. */
