@@ -15,13 +15,15 @@ import type { MemOutboard } from "../src/bao/outboard.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import {
   type ClientOptions,
+  type GatewayContext,
+  gatewayContext,
   listCollection,
   NotFoundError,
+  provenSize,
+  startGet,
   verifiedFetch,
+  verifiedOutboard,
 } from "../src/client/mod.ts";
-import { type GatewayContext, gatewayContext, startGet } from "../src/client/gateway_request.ts";
-import { verifiedOutboard } from "../src/client/outboard_fetch.ts";
-import { provenSize } from "../src/client/size_proof.ts";
 import { readAt, writeAll } from "./io.ts";
 import type { ProgressLine } from "./progress.ts";
 

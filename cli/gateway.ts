@@ -21,15 +21,16 @@ import {
   type ClientOptions,
   EntryNotFoundError,
   type FetchLike,
+  gatewayContext,
   GatewayError,
   GatewayUnreachableError,
   listCollection,
   NotACollectionError,
   NotFoundError,
+  startGet,
   VerifiedCache,
   verifiedFetch,
 } from "../src/client/mod.ts";
-import { gatewayContext, startGet } from "../src/client/gateway_request.ts";
 import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
 import { EXIT, failure, UploadMismatchError, UsageError } from "./exit_codes.ts";

@@ -10,7 +10,11 @@ export { fetchVerified, verifiedFetch } from "./verified_fetch.ts";
 export type { ByteSpan, FetchOptions, Progress } from "./verified_fetch.ts";
 export { fetchEntry, listCollection } from "./collection.ts";
 export type { CollectionListing, ListedEntry, ListOptions } from "./collection.ts";
-export type { ClientOptions, FetchLike } from "./gateway_request.ts";
+export type { ClientOptions, FetchLike, GatewayContext } from "./gateway_request.ts";
+// Lower-level pieces for tools that manage files themselves (the CLI's resumable downloads).
+export { gatewayContext, startGet } from "./gateway_request.ts";
+export { verifiedOutboard } from "./outboard_fetch.ts";
+export { provenSize } from "./size_proof.ts";
 export { defaultCache, VerifiedCache } from "./verified_cache.ts";
 export type { VerifiedCacheLimits } from "./verified_cache.ts";
 export {

@@ -356,6 +356,25 @@ export class BlobStore {
     throw new Error(`could not update pins of ${toHex(hash)}: too much contention`);
   }
 
+  /**
+   * Up to `limit` blobs that `holder` pins, in hash order, from `cursor` (the `next` of the page
+   * before; `undefined` at the end). Deno KV rejects a cursor it did not issue with `TypeError`.
+   */
+  async pinnedBy(
+    holder: string,
+    options: { cursor?: string; limit: number },
+  ): Promise<{ hashes: Hash[]; next: string | undefined }> {
+    const iter = this.kv.list({ prefix: keys.heldBy(holder) }, {
+      cursor: options.cursor,
+      limit: options.limit,
+      batchSize: options.limit,
+    });
+    const hashes: Hash[] = [];
+    for await (const entry of iter) hashes.push(asHash(entry.key[2] as Uint8Array));
+    const next = hashes.length === options.limit && iter.cursor !== "" ? iter.cursor : undefined;
+    return { hashes, next };
+  }
+
   /** Releases every pin `holder` has; returns how many. */
   async releaseHolder(holder: string): Promise<number> {
     let n = 0;

@@ -11,10 +11,10 @@
  * @module
  */
 
-import { asHash, type Hash, toHex } from "../blake3/hash.ts";
+import { type Hash, toHex } from "../blake3/hash.ts";
 import { availability } from "../protocol/discovery.ts";
 import { type BlobStore, USER_PIN } from "../store/blob_store.ts";
-import { type BlobMeta, keys } from "../store/layout.ts";
+import type { BlobMeta } from "../store/layout.ts";
 
 /** Blobs the totals look at before they stop (and say they are a lower bound). */
 export const TOTALS_CAP = 100_000;
@@ -94,20 +94,16 @@ export async function pinnedPage(
   store: BlobStore,
   options: { cursor?: string; limit: number },
 ): Promise<PinnedPage> {
-  const hashes: Hash[] = [];
-  const iter = store.kv.list({ prefix: keys.heldBy(USER_PIN) }, {
-    cursor: options.cursor,
-    limit: options.limit,
-    batchSize: options.limit,
-  });
+  let page: { hashes: Hash[]; next: string | undefined };
   try {
-    for await (const entry of iter) hashes.push(asHash(entry.key[2] as Uint8Array));
+    page = await store.pinnedBy(USER_PIN, options);
   } catch (e) {
     if (options.cursor !== undefined && e instanceof TypeError) {
       throw new InvalidCursorError(`not a cursor of this listing: ${options.cursor.slice(0, 80)}`);
     }
     throw e;
   }
+  const { hashes, next } = page;
   const metas = await statAll(store, hashes);
   const items = await Promise.all(hashes.map(async (hash, i): Promise<PinnedItem | undefined> => {
     const meta = metas[i];
@@ -121,7 +117,6 @@ export async function pinnedPage(
       ...(meta.hashSeq ? { collection: await collectionSummary(store, hash, meta) } : {}),
     };
   }));
-  const next = hashes.length === options.limit && iter.cursor !== "" ? iter.cursor : undefined;
   return {
     items: items.filter((i): i is PinnedItem => i !== undefined),
     ...(next === undefined ? {} : { next }),
