@@ -5,7 +5,8 @@
  * gateway's peak memory through all of it.
  */
 import { type Figure, report } from "./harness.ts";
-import { curlSpeed, median, randomFile, rssMb, run, startServer } from "./processes.ts";
+import { spawnGateway, spawnServer } from "../tests/processes.ts";
+import { curlSpeed, median, randomFile, rssMb, run } from "./processes.ts";
 
 const SIZE = 1 << 30;
 const here = (p: string) => new URL(p, import.meta.url).pathname;
@@ -27,12 +28,10 @@ export async function httpBench(): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "bench-http-" });
   const file = `${dir}/blob.bin`;
   await randomFile(file, SIZE);
-  const files = await startServer(here("./file_server.ts"), (port) => [file, String(port), dir]);
-  const gateway = await startServer(here("../main.ts"), () => [], {
-    KV_PATH: `${dir}/gateway.kv`,
-    GATEWAY_GC_INTERVAL: "0",
-    GATEWAY_MAX_INFLIGHT: "4096",
-  }, "/health");
+  const files = await spawnServer(here("./file_server.ts"), {
+    args: (port) => [file, String(port), dir],
+  });
+  const gateway = await spawnGateway(`${dir}/gateway.kv`, { GATEWAY_MAX_INFLIGHT: "4096" });
   try {
     const postBase = await curlSpeed(`${files.url}/`, file);
     const post = await curlSpeed(`${gateway.url}/blobs`, file);
@@ -46,7 +45,7 @@ export async function httpBench(): Promise<boolean> {
     }
     const rangesBase = await rangeLoad(`${files.url}/`, 10);
     const ranges = await rangeLoad(blobUrl, 10);
-    const peak = await rssMb(gateway.pid, true);
+    const peak = await rssMb(gateway.child.pid, true);
     const fileServer = "file server";
     const figures: Figure[] = [
       { name: "file server: GET 1 GiB (baseline)", value: median(getBase), unit: "MB/s" },

@@ -4,7 +4,8 @@
  * third may not exceed the middle third by more than 10 %).
  */
 import { type Figure, report } from "./harness.ts";
-import { randomFile, rssMb, run, startServer } from "./processes.ts";
+import { spawnGateway } from "../tests/processes.ts";
+import { randomFile, rssMb, run } from "./processes.ts";
 
 const SIZE = 256 << 20;
 const SECONDS = 30;
@@ -14,17 +15,13 @@ export async function loadBench(): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "bench-load-" });
   const file = `${dir}/blob.bin`;
   await randomFile(file, SIZE);
-  const gateway = await startServer(here("../main.ts"), () => [], {
-    KV_PATH: `${dir}/gateway.kv`,
-    GATEWAY_GC_INTERVAL: "0",
-    GATEWAY_MAX_INFLIGHT: "4096",
-  }, "/health");
+  const gateway = await spawnGateway(`${dir}/gateway.kv`, { GATEWAY_MAX_INFLIGHT: "4096" });
   try {
     const up = JSON.parse(
       await run("curl", ["-s", "-f", "-X", "POST", "-T", file, `${gateway.url}/blobs`]),
     );
     const samples: number[] = [];
-    const sampler = setInterval(async () => samples.push(await rssMb(gateway.pid)), 1000);
+    const sampler = setInterval(async () => samples.push(await rssMb(gateway.child.pid)), 1000);
     const out = await run(Deno.execPath(), [
       "run",
       "-A",

@@ -4,11 +4,11 @@
  * Each B starts with an empty store so that every run is a real miss.
  */
 import { type Figure, report } from "./harness.ts";
-import { median, randomFile, run, startServer } from "./processes.ts";
+import { spawnGateway } from "../tests/processes.ts";
+import { median, randomFile, run } from "./processes.ts";
 
 const SIZE = 256 << 20;
 const RUNS = 3;
-const here = (p: string) => new URL(p, import.meta.url).pathname;
 
 /** curl's time to first byte (ms) and download speed (MB/s). */
 async function timedGet(url: string): Promise<{ ttfbMs: number; mbps: number }> {
@@ -29,13 +29,7 @@ export async function peersBench(): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "bench-peers-" });
   const file = `${dir}/blob.bin`;
   await randomFile(file, SIZE);
-  const env = { GATEWAY_GC_INTERVAL: "0" };
-  const a = await startServer(
-    here("../main.ts"),
-    () => [],
-    { ...env, KV_PATH: `${dir}/a.kv` },
-    "/health",
-  );
+  const a = await spawnGateway(`${dir}/a.kv`);
   try {
     const up = JSON.parse(
       await run("curl", ["-s", "-f", "-X", "POST", "-T", file, `${a.url}/blobs`]),
@@ -44,11 +38,7 @@ export async function peersBench(): Promise<boolean> {
     const bridged: { ttfbMs: number; mbps: number }[] = [];
     for (let i = 0; i < RUNS; i++) {
       direct.push(await timedGet(`${a.url}/blobs/${up.hash}`));
-      const b = await startServer(here("../main.ts"), () => [], {
-        ...env,
-        KV_PATH: `${dir}/b${i}.kv`,
-        GATEWAY_PEERS: a.url,
-      }, "/health");
+      const b = await spawnGateway(`${dir}/b${i}.kv`, { GATEWAY_PEERS: a.url });
       try {
         bridged.push(await timedGet(`${b.url}/blobs/${up.hash}`));
       } finally {

@@ -1,52 +1,7 @@
-/** Servers for benchmarks, each in its own process, and measurements taken from outside. */
-
-export interface Server {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Runs `deno run -A script args…` with `PORT` set, and waits until `readyPath` answers. */
-export async function startServer(
-  script: string,
-  args: (port: number) => string[],
-  env: Record<string, string> = {},
-  readyPath = "/",
-): Promise<Server> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    // The gateway's V8 settings (the `start` task in deno.json), for both servers alike.
-    args: ["run", "-A", "--v8-flags=--max-semi-space-size=8", script, ...args(port)],
-    env: { ...env, PORT: String(port) },
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    try {
-      const res = await fetch(`${url}${readyPath}`, { method: "HEAD" });
-      await res.body?.cancel();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
+/**
+ * Measurements of server processes (see `tests/processes.ts`) taken from outside: memory, curl
+ * transfers, and the inputs they need.
+ */
 
 /** A process's resident memory in MB: the current value, or the peak so far (`VmHWM`). */
 export async function rssMb(pid: number, peak = false): Promise<number> {

@@ -6,55 +6,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { Hasher } from "../src/blake3/hasher.ts";
+import { spawnGateway } from "./processes.ts";
 import { seededRandom } from "./random.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-interface GatewayProcess {
-  url: string;
-  child: Deno.ChildProcess;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function spawnGateway(
-  kvPath: string,
-  env: Record<string, string> = {},
-): Promise<GatewayProcess> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
-    env: { KV_PATH: kvPath, PORT: String(port), GATEWAY_GC_INTERVAL: "0", ...env },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`${url}/health`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    child,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-    },
-  };
-}
 
 /** A deterministic body of `size` bytes in 1 MiB pieces, with its hash computed alongside. */
 function generated(size: number, seed: number, onSent?: (sent: number) => void) {
