@@ -12,6 +12,7 @@ import type { Metrics } from "../src/metrics.ts";
 import { type BlobStore, USER_PIN } from "../src/store/blob_store.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
+import { requestBody } from "../src/http/request_body.ts";
 
 export interface BlobRouteDeps {
   store: BlobStore;
@@ -50,7 +51,7 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     if (declared !== undefined && Number(declared) > deps.maxUpload) {
       throw new HttpError(413, "payload too large", `the limit is ${deps.maxUpload} bytes`);
     }
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c.req.raw);
     const result = await store.import(body, { maxSize: deps.maxUpload });
     metrics.bytesIn.add(result.size);
     const hex = toHex(result.hash);

@@ -17,6 +17,7 @@ import type { BlobStore } from "../src/store/blob_store.ts";
 import { corruptionCounter, onlyIfCached } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
+import { requestBody } from "../src/http/request_body.ts";
 
 export interface CollectionRouteDeps {
   store: BlobStore;
@@ -47,7 +48,7 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
     if (declared !== undefined && Number(declared) > deps.maxUpload) {
       throw new HttpError(413, "payload too large", `the limit is ${deps.maxUpload} bytes`);
     }
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c.req.raw);
     const entries = archiveEntries(c.req.header("Content-Type") ?? null, body, deps.maxUpload);
     const result = await importCollection(store, entries);
     metrics.bytesIn.add(result.bytes);

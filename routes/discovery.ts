@@ -7,6 +7,7 @@ import { parseHash } from "../src/blake3/hash.ts";
 import { answerable, availability, availabilityRanges } from "../src/protocol/discovery.ts";
 import { readRequest } from "../src/protocol/request.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { requestBody } from "../src/http/request_body.ts";
 
 const BINARY = "application/octet-stream";
 
@@ -27,7 +28,7 @@ export function discoveryRoutes(store: BlobStore): Hono {
   });
 
   app.post("/discovery", async (c) => {
-    const request = await readRequest(c.req.raw.body ?? ReadableStream.from<Uint8Array>([]));
+    const request = await readRequest(requestBody(c.req.raw));
     const bytes = (await answerable(store, request)).encode();
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "Content-Type": BINARY,

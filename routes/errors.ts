@@ -8,7 +8,7 @@ import { InvalidHashError } from "../src/blake3/hash.ts";
 import { BaoError } from "../src/bao/errors.ts";
 import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
-import { InvalidMediaTypeError, InvalidQueryError } from "../src/http/errors.ts";
+import { InvalidMediaTypeError, InvalidQueryError, RequestBodyError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { InvalidWillowValueError, WillowDecodeError } from "../src/willow/errors.ts";
 import {
@@ -58,6 +58,8 @@ export function classify(e: unknown): HttpError {
   if (e instanceof InvalidMediaTypeError) return new HttpError(400, "invalid type", e.message);
   if (e instanceof InvalidQueryError) return new HttpError(400, "invalid parameter", e.message);
   if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
+  // The client that cut its own request off will not read this; it is not logged as a fault.
+  if (e instanceof RequestBodyError) return new HttpError(400, "body interrupted", e.message);
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
   const mapped = collectionError(e) ?? protocolError(e) ?? peerError(e) ?? willowError(e);
   if (mapped !== undefined) return mapped;

@@ -20,6 +20,7 @@ import { ProvideError, writeResponse } from "../src/protocol/response_writer.ts"
 import type { BlobStore } from "../src/store/blob_store.ts";
 import { storeProvider } from "../src/store/blob_provider.ts";
 import { HttpError } from "./errors.ts";
+import { requestBody } from "../src/http/request_body.ts";
 
 export interface GetRouteDeps {
   store: BlobStore;
@@ -73,7 +74,7 @@ export function getRoutes(deps: GetRouteDeps): Hono {
         `a request is at most ${MAX_MESSAGE_SIZE} bytes`,
       );
     }
-    const request = await readRequest(c.req.raw.body ?? ReadableStream.from<Uint8Array>([]));
+    const request = await readRequest(requestBody(c.req.raw));
     return await respond(request, { "Cache-Control": "no-store" });
   });
 

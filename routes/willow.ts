@@ -25,6 +25,7 @@ import { readSubmission } from "../src/willow/submission.ts";
 import { corruptionCounter, servableBlob } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
+import { requestBody } from "../src/http/request_body.ts";
 
 export interface WillowRouteDeps {
   store: BlobStore;
@@ -261,7 +262,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
 
   app.post("/willow/:ns/entries", async (c) => {
     const ns = keyParam(c.req.param("ns"), "namespace");
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c.req.raw);
     const s = await readSubmission(body);
     const payload = s.hasPayload ? { body: s.payload, maxSize: maxUpload } : undefined;
     const outcome = await hosted.ingest(ns, s.entry, s.capability, s.signature, payload);
@@ -274,7 +275,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
   const put = async (c: Context) => {
     const { ns, subspace, path } = entryLocation(c);
     declaredTooLarge(c, maxUpload);
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c.req.raw);
     const { entry, outcome } = await hosted.write(ns, subspace, path, {
       body,
       maxSize: maxUpload,

@@ -329,6 +329,33 @@ Deno.test("blobs: 413 over the upload limit, declared or streamed, and nothing k
   }, { GATEWAY_MAX_UPLOAD: "150000" });
 });
 
+Deno.test("blobs: a body cut short of its Content-Length is a client error, not a fault; nothing kept", async () => {
+  await withGateway(async (gw) => {
+    const { port } = new URL(gw.url);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    const head = `POST /blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(head));
+    await conn.write(randomBytes(40_000, seededRandom(12)));
+    await conn.closeWrite();
+    // The runtime drops the connection of a broken request, so the answer shows in /metrics.
+    const answer = new TextDecoder().decode(concat(await Array.fromAsync(conn.readable)));
+    assert(answer === "" || answer.startsWith("HTTP/1.1 400"), answer.slice(0, 80));
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const posts = (status: string) =>
+      metricValue(
+        metrics,
+        "gateway_requests_total",
+        `{route="/blobs",method="POST",status="${status}"}`,
+      );
+    assertEquals(posts("400"), 1);
+    assertEquals(posts("500"), 0);
+    let keys = 0;
+    for await (const _ of gw.kv.list({ prefix: [] })) keys++;
+    assertEquals(keys, 0, "nothing of the cut upload is kept");
+    assertEquals((await upload(gw.url, randomBytes(1000, seededRandom(13)))).status, 201);
+  });
+});
+
 Deno.test("blobs: 429 with Retry-After beyond the in-flight cap; health stays reachable", async () => {
   await withGateway(async (gw) => {
     // An upload whose body we hold open keeps one request in flight.

@@ -35,3 +35,11 @@ export class InvalidQueryError extends Error {
     super(`?${parameter}= ${reason}`);
   }
 }
+
+/**
+ * The request body could not be read to its end: the client went away or cut it off mid-way.
+ * Not the gateway's fault, and nobody is left to read the answer; what was read is discarded.
+ */
+export class RequestBodyError extends Error {
+  override name = "RequestBodyError";
+}
