@@ -18,6 +18,7 @@ import { InvalidTreeError, IROH_K, MAX_K } from "../src/bao/tree.ts";
 import { ChunkRanges, InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import { InvalidCollectionError } from "../src/collection/collection.ts";
 import { directoryCollection } from "../src/collection/directory.ts";
+import { HelpRequested, parseArgv, UsageError } from "./args.ts";
 import { BatchWriter, openInput, openOutput, readAt, readPieces, writeAll } from "./io.ts";
 
 const USAGE = `usage: deno task bao <command> ...
@@ -42,14 +43,6 @@ const USAGE = `usage: deno task bao <command> ...
   FILE, IN, OUT may be - for stdin/stdout. --k is the chunk group log: 0 = bao, 4 = iroh
   (default). HASH is 64 hex or 52 base32 characters.`;
 
-/** A mistake in how the command was called (exit status 2). */
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** `--help`: the usage text on stdout, success. */
-class HelpRequested extends Error {}
-
 interface Args {
   positional: string[];
   k: number;
@@ -58,15 +51,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { positional: [], k: IROH_K, ranges: undefined, header: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  const args: Omit<Args, "positional"> = { k: IROH_K, ranges: undefined, header: true };
+  const positional = parseArgv(argv, (flag, value) => {
     if (flag === "--k") {
       const v = value();
       if (!/^\d+$/.test(v) || Number(v) > MAX_K) {
@@ -75,11 +61,10 @@ function parseArgs(argv: string[]): Args {
       args.k = Number(v);
     } else if (flag === "--ranges") args.ranges = ChunkRanges.parse(value());
     else if (flag === "--no-header") args.header = false;
-    else if (flag === "-h" || flag === "--help") throw new HelpRequested();
-    else if (arg.startsWith("--")) throw new UsageError(`unknown option ${flag}`);
-    else args.positional.push(arg);
-  }
-  return args;
+    else return false;
+    return true;
+  });
+  return { ...args, positional };
 }
 
 function expectPositional(args: Args, names: string[]): string[] {

@@ -27,6 +27,7 @@ import {
   TruncatedResponseError,
   VerificationError,
 } from "../src/client/mod.ts";
+import { UsageError } from "./args.ts";
 import { FileChangedError } from "./tar_stream.ts";
 
 export const EXIT = {
@@ -38,11 +39,6 @@ export const EXIT = {
   auth: 5,
   local: 6,
 } as const;
-
-/** A mistake in how the command was called. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** The gateway stored something other than what was sent (its hash differs from ours). */
 export class UploadMismatchError extends VerificationError {

@@ -33,10 +33,13 @@ import {
 } from "../src/client/mod.ts";
 import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
-import { EXIT, failure, UploadMismatchError, UsageError } from "./exit_codes.ts";
+import { HelpRequested, parseArgv, UsageError } from "./args.ts";
+import { EXIT, failure, UploadMismatchError } from "./exit_codes.ts";
 import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
 import { tarPieces } from "./tar_stream.ts";
 import { parseTarget, type Target } from "./target.ts";
+
+const DEFAULT_GATEWAY = "http://127.0.0.1:8080";
 
 const USAGE = `usage: gateway [options] <command> ...
 
@@ -56,7 +59,7 @@ commands:
   gateway URL: …/blobs/<hash>, …/collections/<hash> or …/collections/<hash>/<name>.
 
 options:
-  --gateway URL    the gateway (env GATEWAY_URL; default ${"http://127.0.0.1:8080"})
+  --gateway URL    the gateway (env GATEWAY_URL; default ${DEFAULT_GATEWAY})
   --token T        bearer token for uploads (env GATEWAY_TOKEN)
   -o, --output P   where get writes (- for stdout)
   --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
@@ -68,11 +71,6 @@ options:
 
 exit status: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 unreachable or gateway
 error, 5 token refused, 6 local file error.`;
-
-const DEFAULT_GATEWAY = "http://127.0.0.1:8080";
-
-/** `--help`: the usage text on stdout, success. */
-class HelpRequested extends Error {}
 
 interface Options {
   gateway: string;
@@ -116,14 +114,7 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     quiet: false,
     positional: [],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  options.positional = parseArgv(argv, (flag, value) => {
     if (flag === "--gateway") options.gateway = parseGateway(value());
     else if (flag === "--token") options.token = value();
     else if (flag === "-o" || flag === "--output") options.output = value();
@@ -136,10 +127,9 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
       options.via = via;
     } else if (flag === "--json") options.json = true;
     else if (flag === "-q" || flag === "--quiet") options.quiet = true;
-    else if (flag === "-h" || flag === "--help") throw new HelpRequested();
-    else if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown option ${flag}`);
-    else options.positional.push(arg);
-  }
+    else return false;
+    return true;
+  });
   return options;
 }
 

@@ -8,7 +8,7 @@
  */
 
 import { type Hash, parseHash } from "../src/blake3/hash.ts";
-import { UsageError } from "./exit_codes.ts";
+import { UsageError } from "./args.ts";
 
 export type Target =
   | { readonly kind: "blob"; readonly hash: Hash; readonly gateway?: string }
