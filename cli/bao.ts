@@ -234,6 +234,7 @@ const COMMANDS: Record<string, (args: Args) => Promise<void>> = {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   try {
+    if (name === "-h" || name === "--help") throw new HelpRequested();
     const command = COMMANDS[name];
     if (command === undefined) {
       throw new UsageError(name === undefined ? "" : `unknown command "${name}"`);

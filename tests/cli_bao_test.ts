@@ -141,6 +141,8 @@ Deno.test("bao usage errors exit 2 with a message: bad hash, bad ranges, bad k, 
       ["outboard", "x", "y", "--k", "11"],
       ["hash"],
       ["frobnicate"],
+      ["hash", "-x", "f"],
+      ["encode", "x", "y", "--ranges"],
     ]
   ) {
     const r = await bao(args);
@@ -149,4 +151,12 @@ Deno.test("bao usage errors exit 2 with a message: bad hash, bad ranges, bad k, 
   }
   const missing = await bao(["hash", "/nonexistent/file"]);
   assertEquals(missing.code, 1);
+});
+
+Deno.test("bao --help, before or after a command, prints the usage on stdout and exits 0", async () => {
+  for (const args of [["--help"], ["-h"], ["encode", "--help"]]) {
+    const r = await bao(args);
+    assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert(new TextDecoder().decode(r.stdout).startsWith("usage: deno task bao"));
+  }
 });
