@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from "./src/config.ts";
 import { Metrics } from "./src/metrics.ts";
 import { BlobStore } from "./src/store/blob_store.ts";
 import { openKv, openReaders } from "./src/store/open_kv.ts";
+import { verifyOn } from "./src/willow/keys.ts";
+import { verifyPoolForThisMachine } from "./src/willow/verify_pool.ts";
 import { createApp } from "./routes/app.ts";
 
 /** Extra read connections to a local KV file (one per core of a small machine). */
@@ -23,6 +25,8 @@ const store = new BlobStore(kv, {
   cacheBytes: config.cacheBytes,
   readers: await openReaders(config.kvPath, READERS),
 });
+// Entry and capability signatures are verified on worker threads, off the thread that serves.
+verifyOn(verifyPoolForThisMachine());
 const metrics = new Metrics();
 const app = createApp({ config, store, metrics, log: (line) => console.log(line) });
 

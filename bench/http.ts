@@ -2,7 +2,8 @@
  * Blob HTTP benchmarks (issue 3), the gateway and a plain `Deno.serve` file server each in its
  * own process, driven from outside (curl; a separate load-client process), in the same run:
  * full GET of a 1 GiB blob, random 16 KiB ranges over 16 connections, POST of 1 GiB, and the
- * gateway's peak memory through all of it.
+ * gateway's peak memory through all of it. Random ranges are also served by a bare server doing
+ * nothing but the KV reads (`kv_page_server.ts`), the ceiling that storage in Deno KV sets.
  */
 import { type Figure, report } from "./harness.ts";
 import { spawnGateway, spawnServer } from "../tests/processes.ts";
@@ -45,6 +46,10 @@ export async function httpBench(): Promise<boolean> {
     }
     const rangesBase = await rangeLoad(`${files.url}/`, 10);
     const ranges = await rangeLoad(blobUrl, 10);
+    const kvPages = await spawnServer(here("./kv_page_server.ts"), {
+      args: (port) => [`${dir}/gateway.kv`, hash, String(port)],
+    });
+    const rangesKv = await rangeLoad(kvPages.url, 10).finally(() => kvPages.stop());
     const peak = await rssMb(gateway.child.pid, true);
     const fileServer = "file server";
     const figures: Figure[] = [
@@ -69,6 +74,13 @@ export async function httpBench(): Promise<boolean> {
         target: 0.5,
         note: `p99 ${ranges.p99.toFixed(1)} ms (file server ${rangesBase.p99.toFixed(1)} ms), ` +
           `errors ${ranges.errors}`,
+      },
+      {
+        name: "bare Deno.serve + 1 KV get per page (ceiling)",
+        value: rangesKv.rps,
+        unit: "req/s",
+        baseline: { name: fileServer, value: rangesBase.rps },
+        note: "what Deno KV point reads alone allow; the gateway's range figure cannot pass it",
       },
       { name: "file server: POST 1 GiB to disk (baseline)", value: postBase, unit: "MB/s" },
       {

@@ -33,6 +33,7 @@ import { SecretStore } from "../src/willow/store/secret_store.ts";
 import { encodeSubmissionHead, SUBMISSION_TYPE } from "../src/willow/submission.ts";
 import { now } from "../src/willow/time.ts";
 import { startGateway, type TestGateway } from "./gateway_helpers.ts";
+import { spawnGateway } from "./processes.ts";
 
 const TOKEN = "willow-admin";
 const SECRET = "7f".repeat(32);
@@ -61,7 +62,7 @@ interface Created {
 }
 
 async function createNamespace(
-  g: TestGateway,
+  g: { url: string },
   body: Record<string, unknown> = {},
 ): Promise<Created> {
   const res = await fetch(`${g.url}/willow/namespaces`, {
@@ -75,7 +76,7 @@ async function createNamespace(
 }
 
 async function delegated(
-  g: TestGateway,
+  g: { url: string },
   ns: string,
   body: Record<string, unknown>,
 ): Promise<McCapability> {
@@ -107,7 +108,7 @@ async function signed(entry: Entry, signer: KeyPair): Promise<Signature> {
 
 /** POSTs a submission; returns status and JSON. */
 async function submit(
-  g: TestGateway,
+  g: { url: string },
   ns: string,
   entry: Entry,
   cap: McCapability,
@@ -273,6 +274,36 @@ Deno.test("willow http: submitted entries are stored, obsolete or refused", asyn
     const elsewhere = await submit(g, unknown, e, cap, await signed(e, alfie));
     assertEquals(elsewhere.status, 404);
   });
+});
+
+Deno.test("willow http: the gateway process verifies submissions on its worker threads", async () => {
+  // main.ts, as `deno task start` runs it, hands signatures to verification workers.
+  const dir = await Deno.makeTempDir({ prefix: "willow-process-" });
+  const g = await spawnGateway(`${dir}/gateway.kv`, {
+    GATEWAY_TOKEN: TOKEN,
+    GATEWAY_SECRET_KEY: SECRET,
+  });
+  try {
+    const { ns } = await createNamespace(g, { public: true });
+    const alfie = await generateKeyPair();
+    const cap = await delegated(g, ns, { mode: "write", user: toHex(alfie.publicKey) });
+    const entries = Array.from(
+      { length: 40 },
+      (_, i) => entryIn(ns, alfie.publicKey, ["notes", String(i)], `note ${i}`, 1000n + BigInt(i)),
+    );
+    const outcomes = await Promise.all(entries.map(async (e, i) => {
+      const signature = await signed(e, alfie);
+      // Every other one with a flipped bit in its signature.
+      if (i % 2 === 1) signature[i % 64] ^= 1;
+      return (await submit(g, ns, e, cap, signature)).status;
+    }));
+    assertEquals(outcomes, entries.map((_, i) => i % 2 === 0 ? 201 : 403));
+    const list = await json(await fetch(`${g.url}/willow/${ns}/entries`));
+    assertEquals((list.entries as unknown[]).length, 20);
+  } finally {
+    await g.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 /**

@@ -28,6 +28,7 @@ import * as noble from "@noble/ed25519";
 import { toHex } from "../blake3/hash.ts";
 import { InvalidWillowValueError } from "./errors.ts";
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from "./params.ts";
+import { type VerifyPool, VerifyPoolError } from "./verify_pool.ts";
 
 declare const publicKeyBrand: unique symbol;
 /** The 32-byte encoding of an Ed25519 public key (a curve point). */
@@ -217,6 +218,17 @@ function verifyingKey(publicKey: Uint8Array): Promise<CryptoKey> {
   return key;
 }
 
+/** Where WebCrypto verifications run when not on this thread (see `verifyOn`). */
+let pool: VerifyPool | undefined;
+
+/**
+ * Sends WebCrypto verifications to `workers` from now on (`undefined`: back to this thread).
+ * The strict checks still run here first, so every answer stays the same.
+ */
+export function verifyOn(workers: VerifyPool | undefined): void {
+  pool = workers;
+}
+
 /** Strict Ed25519 verification (see the module comment for exactly what is rejected). */
 export async function verify(
   publicKey: Uint8Array,
@@ -230,6 +242,15 @@ export async function verify(
   if (compareLE(signature.subarray(32), L_BYTES, false) >= 0) return false;
   if (!isStrictPoint(publicKey) || !isStrictPoint(r)) return false;
   if (await ed25519Backend() === "webcrypto") {
+    if (pool !== undefined) {
+      try {
+        return await pool.verify(publicKey, signature, message);
+      } catch (e) {
+        if (!(e instanceof VerifyPoolError)) throw e;
+        // Workers are gone or cannot run here: verify on this thread from now on.
+        pool = undefined;
+      }
+    }
     const key = await verifyingKey(publicKey);
     return await crypto.subtle.verify("Ed25519", key, owned(signature), owned(message));
   }

@@ -1,0 +1,39 @@
+/**
+ * The worker side of `VerifyPool`: WebCrypto Ed25519 verification of batches, answering with
+ * one byte per signature (1 = valid). Only the curve arithmetic runs here; the strict checks
+ * that Willow'25 adds stay with the caller (`keys.ts`), before a batch is sent.
+ *
+ * @module
+ */
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+import type { VerifyBatch, VerifyResults } from "./verify_pool.ts";
+
+const keys = new Map<string, Promise<CryptoKey>>();
+const KEY_LIMIT = 4096;
+
+function verifyingKey(publicKey: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  const id = publicKey.join();
+  let key = keys.get(id);
+  if (key === undefined) {
+    if (keys.size >= KEY_LIMIT) keys.clear();
+    key = crypto.subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+self.onmessage = async (event: MessageEvent<VerifyBatch>) => {
+  const { id, publicKeys, signatures, messages } = event.data;
+  const valid = new Uint8Array(publicKeys.length);
+  await Promise.all(publicKeys.map(async (publicKey, i) => {
+    try {
+      const key = await verifyingKey(publicKey);
+      valid[i] = await crypto.subtle.verify("Ed25519", key, signatures[i], messages[i]) ? 1 : 0;
+    } catch {
+      valid[i] = 0;
+    }
+  }));
+  self.postMessage({ id, valid } satisfies VerifyResults);
+};
