@@ -5,13 +5,25 @@
  */
 import { type Figure, report } from "./harness.ts";
 import { spawnGateway } from "../tests/processes.ts";
-import { median, randomFile, run } from "./processes.ts";
+import { cpuSeconds, median, randomFile, run } from "./processes.ts";
 
 const SIZE = 256 << 20;
 const RUNS = 3;
 
-/** curl's time to first byte (ms) and download speed (MB/s). */
-async function timedGet(url: string): Promise<{ ttfbMs: number; mbps: number }> {
+interface Timed {
+  ttfbMs: number;
+  mbps: number;
+  /** Cores the gateways kept busy on average during the transfer (CPU seconds / wall seconds). */
+  cores: number;
+}
+
+/**
+ * curl's time to first byte (ms) and download speed (MB/s), and the CPU that the gateway
+ * processes `pids` used meanwhile.
+ */
+async function timedGet(url: string, pids: number[]): Promise<Timed> {
+  const cpu = async () => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const cpu0 = await cpu(), t0 = performance.now();
   const out = await run("curl", [
     "-s",
     "-f",
@@ -21,8 +33,9 @@ async function timedGet(url: string): Promise<{ ttfbMs: number; mbps: number }> 
     "%{time_starttransfer} %{speed_download}",
     url,
   ]);
+  const cores = (await cpu() - cpu0) / ((performance.now() - t0) / 1000);
   const [ttfb, speed] = out.trim().split(" ").map(Number);
-  return { ttfbMs: ttfb * 1000, mbps: speed / 1e6 };
+  return { ttfbMs: ttfb * 1000, mbps: speed / 1e6, cores };
 }
 
 export async function peersBench(): Promise<boolean> {
@@ -34,13 +47,13 @@ export async function peersBench(): Promise<boolean> {
     const up = JSON.parse(
       await run("curl", ["-s", "-f", "-X", "POST", "-T", file, `${a.url}/blobs`]),
     );
-    const direct: { ttfbMs: number; mbps: number }[] = [];
-    const bridged: { ttfbMs: number; mbps: number }[] = [];
+    const direct: Timed[] = [];
+    const bridged: Timed[] = [];
     for (let i = 0; i < RUNS; i++) {
-      direct.push(await timedGet(`${a.url}/blobs/${up.hash}`));
+      direct.push(await timedGet(`${a.url}/blobs/${up.hash}`, [a.child.pid]));
       const b = await spawnGateway(`${dir}/b${i}.kv`, { GATEWAY_PEERS: a.url });
       try {
-        bridged.push(await timedGet(`${b.url}/blobs/${up.hash}`));
+        bridged.push(await timedGet(`${b.url}/blobs/${up.hash}`, [a.child.pid, b.child.pid]));
       } finally {
         await b.stop();
       }
@@ -54,6 +67,17 @@ export async function peersBench(): Promise<boolean> {
         unit: "MB/s",
         baseline: { name: "A direct", value: aSpeed },
         target: 0.7,
+      },
+      {
+        name: "cores busy in the gateways, A direct",
+        value: median(direct.map((d) => d.cores)),
+        unit: "cores",
+        note: `of ${navigator.hardwareConcurrency} on this machine, curl not counted`,
+      },
+      {
+        name: "cores busy in the gateways, A + B bridging",
+        value: median(bridged.map((d) => d.cores)),
+        unit: "cores",
       },
       {
         name: "time to first byte, A direct",

@@ -10,6 +10,17 @@ export async function rssMb(pid: number, peak = false): Promise<number> {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * CPU time (user + system, seconds) a process has used so far, from `/proc/PID/stat` (fields 14
+ * and 15, in clock ticks of 1/100 s on Linux).
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Runs a command to completion and returns its stdout as text; throws on failure. */
 export async function run(cmd: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();

@@ -24,7 +24,11 @@ export interface GatewayOptions {
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const config = loadConfig({ KV_PATH: ":memory:", GATEWAY_GC_INTERVAL: "0", ...options.env });
   const kv = options.kv ?? await Deno.openKv(":memory:");
-  const store = new BlobStore(kv, { unpinnedGraceMs: 0, ...options.timings });
+  const store = new BlobStore(kv, {
+    unpinnedGraceMs: 0,
+    cacheBytes: config.cacheBytes,
+    ...options.timings,
+  });
   const metrics = new Metrics();
   const app = createApp({ config, store, metrics, log: () => {} });
   const hostname = options.hostname ?? "127.0.0.1";

@@ -156,6 +156,47 @@ Deno.test("peers: ten concurrent clients of B for one missing blob cause one fet
   });
 });
 
+Deno.test("peers: fetched data beyond GATEWAY_CACHE_BYTES is evicted as it arrives, least recently read first", async () => {
+  await withGateways(
+    async (a, b) => {
+      const rand = seededRandom(12);
+      const [x, y, z] = await Promise.all([0, 1, 2].map(async () => {
+        const data = randomBytes(200_000, rand);
+        return { data, hash: (await upload(a.url, data)).body.hash! };
+      }));
+      const mine = await upload(b.url, randomBytes(300_000, rand));
+      const held = async (h: string) =>
+        (await (await fetch(`${b.url}/discovery/${h}`)).json()).complete as boolean;
+      /** Reads `h` whole through B and waits until B has stored it (storage follows serving). */
+      const read = async (h: string, data: Uint8Array) => {
+        assertEquals(await bytes(await fetch(`${b.url}/blobs/${h}`)), data);
+        for (let i = 0; i < 200 && !(await held(h)); i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert(await held(h), `B stored ${h}`);
+      };
+      await read(x.hash, x.data);
+      await read(y.hash, y.data);
+      // x read again (from B's store): y is now the least recently read.
+      await new Promise((r) => setTimeout(r, 5));
+      await read(x.hash, x.data);
+      // z takes the cache to 600,000 bytes of its 450,000: y goes, with no GC run (right after
+      // z is stored, which itself follows serving).
+      await read(z.hash, z.data);
+      const gone = async (h: string) => (await b.store.stat(parseHash(h))) === undefined;
+      for (let i = 0; i < 200 && !(await gone(y.hash)); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assertEquals([await gone(x.hash), await gone(y.hash)], [false, true]);
+      assert(await held(mine.body.hash!), "an upload (pinned) is neither counted nor evicted");
+      // y is still one request away.
+      assertEquals(await bytes(await fetch(`${b.url}/blobs/${y.hash}`)), y.data);
+    },
+    undefined,
+    { GATEWAY_CACHE_BYTES: "450000" },
+  );
+});
+
 Deno.test("peers: only-if-cached gets 412 without asking peers", async () => {
   await withGateways(async (a, b) => {
     const { body } = await upload(a.url, randomBytes(5000, seededRandom(5)));

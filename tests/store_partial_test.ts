@@ -97,25 +97,55 @@ Deno.test("partial: cached peer data is evicted least recently read first; pinne
   await withStore(async (store) => {
     const rand = seededRandom(4);
     const blobs: { root: Hash; data: Uint8Array }[] = [];
-    for (let i = 0; i < 3; i++) {
+    const write = async () => {
       const data = randomBytes(50_000, rand);
       const all = await received(data, ChunkRanges.ALL);
       await store.writeVerified(all.root, data.length, all.groups, all.pairs, { cached: true });
       blobs.push({ root: all.root, data });
-    }
+    };
     const pinned = await store.import(ReadableStream.from([randomBytes(80_000, rand)]));
-    // Read order: 1, 0, 2 → 1 is the least recently read.
-    for (const i of [1, 0, 2]) {
+    await write();
+    await write();
+    // Read order: 1, then 0 → 1 is the least recently read.
+    for (const i of [1, 0]) {
       store.touch(blobs[i].root);
       await new Promise((r) => setTimeout(r, 5));
     }
-    const report = await store.gc();
-    assertEquals(report.evicted, 1);
+    // The third brings the cache to 150,000 bytes, over its 110,000: the write itself evicts,
+    // without waiting for GC, and not the blob it is writing.
+    await write();
     assertEquals(await store.stat(blobs[1].root), undefined);
     assert((await store.stat(blobs[0].root)) !== undefined);
-    assert((await store.stat(pinned.hash)) !== undefined);
+    assert((await store.stat(blobs[2].root)) !== undefined);
+    assert((await store.stat(pinned.hash)) !== undefined, "pinned data is not counted or evicted");
+    // Within budget now: GC evicts nothing more.
+    assertEquals((await store.gc()).evicted, 0);
     assert(await store.unpin(pinned.hash, USER_PIN));
   }, 110_000);
+});
+
+Deno.test("partial: GC evicts beyond a budget that cached writes did not exceed here", async () => {
+  // Another process wrote the cache (on the same KV); this one finds it over budget at GC.
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const writer = new BlobStore(kv, { unpinnedGraceMs: 0 });
+    const rand = seededRandom(5);
+    const roots: Hash[] = [];
+    for (let i = 0; i < 3; i++) {
+      const data = randomBytes(50_000, rand);
+      const all = await received(data, ChunkRanges.ALL);
+      await writer.writeVerified(all.root, data.length, all.groups, all.pairs, { cached: true });
+      roots.push(all.root);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const collector = new BlobStore(kv, { unpinnedGraceMs: 0, cacheBytes: 110_000 });
+    assertEquals((await collector.gc()).evicted, 1);
+    // Never read: the oldest goes first.
+    assertEquals(await collector.stat(roots[0]), undefined);
+    assert((await collector.stat(roots[1])) !== undefined);
+  } finally {
+    kv.close();
+  }
 });
 
 Deno.test("partial: pages and pairs line up with a tree of any shape", () => {

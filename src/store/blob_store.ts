@@ -128,6 +128,14 @@ export class BlobStore {
   /** The last write queued per blob (see `writeVerified`). */
   readonly #writing = new Map<string, Promise<void>>();
   #lastTouchFlush = 0;
+  /**
+   * Cached peer data as this process knows it: the total the last eviction scan found, plus
+   * what was written as cache since. `undefined` before the first scan.
+   */
+  #cachedBytes: number | undefined;
+  /** The total beyond which a cached write starts another scan (see `#evictIfOver`). */
+  #nextScanAt = 0;
+  #evicting: Promise<number> | undefined;
 
   constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
     this.kv = kv;
@@ -437,7 +445,7 @@ export class BlobStore {
       }
       report.blobs += collected;
     }
-    report.evicted = await this.#evict(now);
+    report.evicted = await this.#evictOnce(now);
     report.blobs += report.evicted;
     for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {
       if (!e.value.discard && e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
@@ -476,7 +484,10 @@ export class BlobStore {
     return true;
   }
 
-  /** Evicts unpinned cached blobs, least recently read first, beyond `cacheBytes`. */
+  /**
+   * Evicts unpinned cached blobs, least recently read first, beyond `cacheBytes`; never one this
+   * process is writing.
+   */
   async #evict(now: number): Promise<number> {
     if (this.cacheBytes === Infinity) return 0;
     await this.#flushTouches(true);
@@ -493,11 +504,16 @@ export class BlobStore {
     let evicted = 0;
     for (const c of cached) {
       if (total <= this.cacheBytes) break;
+      // A blob this process is writing is being fetched for a reader right now.
+      if (this.#writing.has(toHex(c.hash))) continue;
       if (await this.#collect(c.hash, now)) {
         total -= c.bytes;
         evicted++;
       }
     }
+    this.#cachedBytes = total;
+    // Still over (everything else in use): scan again only after a sixteenth more is written.
+    this.#nextScanAt = Math.max(this.cacheBytes, total + this.cacheBytes / 16);
     return evicted;
   }
 
@@ -548,7 +564,30 @@ export class BlobStore {
     done.then(() => {
       if (this.#writing.get(key) === done) this.#writing.delete(key);
     });
-    return await mine;
+    const result = await mine;
+    if (options.cached && this.cacheBytes !== Infinity) {
+      if (this.#cachedBytes !== undefined) {
+        for (const g of groups) this.#cachedBytes += g.data.length;
+      }
+      await this.#evictIfOver();
+    }
+    return result;
+  }
+
+  /**
+   * Keeps cached peer data within the budget as it is written, not only at the next GC: scans
+   * (all blobs: the cost is paid once per `cacheBytes / 16` written while over budget, not per
+   * write) when this process's count says the budget is exceeded, or has no count yet.
+   */
+  async #evictIfOver(): Promise<void> {
+    if (this.#cachedBytes !== undefined && this.#cachedBytes <= this.#nextScanAt) return;
+    await this.#evictOnce(Date.now());
+  }
+
+  /** One eviction scan at a time: a caller arriving during one waits for it. */
+  #evictOnce(now: number): Promise<number> {
+    this.#evicting ??= this.#evict(now).finally(() => this.#evicting = undefined);
+    return this.#evicting;
   }
 
   /**
