@@ -136,6 +136,27 @@ Deno.test("ranges truncate like bao-tree's truncate_ranges (its documented 7-chu
   assertEquals(ChunkRanges.parse("0..3").truncate(0).toString(), "0..");
 });
 
+Deno.test("ranges: firstAtOrAfter finds the next member, against a scan of every chunk", () => {
+  const rand = seededRandom(77);
+  for (let round = 0; round < 200; round++) {
+    const boundaries: number[] = [];
+    let x = 0;
+    const n = Math.floor(rand() * 7);
+    for (let i = 0; i < n; i++) boundaries.push(x += 1 + Math.floor(rand() * 20));
+    const set = ChunkRanges.fromBoundaries(boundaries);
+    for (let c = 0; c < x + 5; c++) {
+      let expected: number | undefined;
+      for (let d = c; d < x + 30; d++) {
+        if (set.contains(d)) {
+          expected = d;
+          break;
+        }
+      }
+      assertEquals(set.firstAtOrAfter(c), expected, `${set} from ${c}`);
+    }
+  }
+});
+
 Deno.test("randomised: sizes around powers of two, random ranges, k in 0..5, reference bytes", async () => {
   const rand = seededRandom(42);
   const sizes: number[] = [0, 1];

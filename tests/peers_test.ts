@@ -156,6 +156,37 @@ Deno.test("peers: ten concurrent clients of B for one missing blob cause one fet
   });
 });
 
+Deno.test("peers: ?format=bao of a blob B lacks equals A's encoding and streams as it arrives", async () => {
+  await withGateways(async (a, b) => {
+    const size = 16 << 20;
+    const data = randomBytes(size, seededRandom(13));
+    const { body } = await upload(a.url, data);
+    const url = (g: TestGateway, query = "") => `${g.url}/blobs/${body.hash}?format=bao${query}`;
+    // A range first (B then holds a little), then the whole encoding.
+    const fromA = await bytes(await fetch(url(a, "&chunks=100..3000")));
+    const ranged = await fetch(url(b, "&chunks=100..3000"));
+    assertEquals([ranged.status, ranged.headers.get("Content-Type")], [200, "application/x-bao"]);
+    assertEquals(await bytes(ranged), fromA);
+    const whole = await fetch(url(b));
+    const reader = whole.body!.getReader();
+    const first = await reader.read();
+    assert(!first.done && first.value.length > 0);
+    // The first bytes came long before the blob was all fetched (the range above, and at most a
+    // few 1 MiB windows ahead of the reader, were stored by then).
+    const meta = await b.store.stat(parseHash(body.hash!));
+    const held = meta === undefined ? 0 : storedRanges(meta).intersection(
+      ChunkRanges.range(0, size / 1024),
+    ).boundaries.reduce(
+      (n, x, i, all) => i % 2 === 0 ? n + ((all[i + 1] ?? size / 1024) - x) : n,
+      0,
+    );
+    assert(held * 1024 < size * 0.75, `B held ${held} KiB when the first bytes left`);
+    const rest = [first.value];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    assertEquals(concat(rest), await bytes(await fetch(url(a))));
+  });
+});
+
 Deno.test("peers: fetched data beyond GATEWAY_CACHE_BYTES is evicted as it arrives, least recently read first", async () => {
   await withGateways(
     async (a, b) => {

@@ -18,6 +18,7 @@ import { BlobNotFoundError } from "../store/errors.ts";
 import type { KvBlobSource } from "../store/kv_source.ts";
 import type { BlobMeta } from "../store/layout.ts";
 import { storedRanges } from "../store/partial.ts";
+import { ArrivingSource } from "./arriving_source.ts";
 import { NotCachedError, NotOnPeersError } from "./errors.ts";
 import type { BlobFetcher } from "./fetcher.ts";
 
@@ -117,13 +118,12 @@ export class BlobAccess {
         }
       },
       async *encode(ranges) {
-        const wanted = ranges.truncate(meta.size);
-        if (
-          needPeers(wanted.intersection(ChunkRanges.range(0, Math.ceil(meta.size / CHUNK_LEN))))
-        ) {
-          await fetcher!.ensureStored(hash, meta, ranges);
-        }
-        yield* encodeRanges(store.source(hash, (await store.stat(hash))!), ranges);
+        const wanted = ranges.truncate(meta.size)
+          .intersection(ChunkRanges.range(0, Math.ceil(meta.size / CHUNK_LEN)));
+        const source = needPeers(wanted)
+          ? new ArrivingSource(hash, meta, wanted, store, fetcher!)
+          : store.source(hash, meta);
+        yield* encodeRanges(source, ranges);
       },
     };
   }

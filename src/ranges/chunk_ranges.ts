@@ -112,6 +112,13 @@ export class ChunkRanges {
     return this.#upper(chunk) % 2 === 1;
   }
 
+  /** The smallest chunk of the set that is at least `chunk`, or `undefined` if none is. */
+  firstAtOrAfter(chunk: number): number | undefined {
+    const i = this.#upper(chunk);
+    if (i % 2 === 1) return chunk;
+    return this.boundaries[i];
+  }
+
   /** Whether some chunk in `[start, end)` is in the set (`end = Infinity` allowed). */
   intersects(start: number, end: number): boolean {
     if (end <= start) return false;
