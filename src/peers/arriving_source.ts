@@ -69,7 +69,12 @@ export class ArrivingSource implements BaoSource {
     for (let i = k; i <= k + AHEAD; i++) {
       const from = i * this.#windowChunks;
       if (i > k && this.wanted.firstAtOrAfter(from) === undefined) break;
-      if (!this.#windows.has(i)) this.#windows.set(i, this.#open(from));
+      if (this.#windows.has(i)) continue;
+      const opened = this.#open(from);
+      // A window fetched ahead that fails, or that nobody reads (the client went away), must not
+      // become an unhandled rejection; the walk still gets the error when it reads there.
+      opened.catch(() => {});
+      this.#windows.set(i, opened);
     }
     return this.#windows.get(k)!;
   }
