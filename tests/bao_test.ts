@@ -13,7 +13,7 @@ import { BaoError, HashMismatchError, TruncatedError } from "../src/bao/errors.t
 import { MemOutboard, OutboardBuilder, outboardOf } from "../src/bao/outboard.ts";
 import { BaoTree } from "../src/bao/tree.ts";
 import { validRanges } from "../src/bao/validate.ts";
-import { encodedLength, walkWire } from "../src/bao/walk.ts";
+import { encodedLength, walkGroups, walkWire } from "../src/bao/walk.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { concat, decodeAll } from "./bao_helpers.ts";
 import { randomBytes, randomInt, seededRandom } from "./random.ts";
@@ -154,6 +154,27 @@ Deno.test("ranges: firstAtOrAfter finds the next member, against a scan of every
       }
       assertEquals(set.firstAtOrAfter(c), expected, `${set} from ${c}`);
     }
+  }
+});
+
+Deno.test("chunksRead: exactly the chunks of the groups a walk reads, past-the-end queries too", () => {
+  const rand = seededRandom(78);
+  for (let round = 0; round < 300; round++) {
+    const size = randomInt(rand, 0, 40 * 16384);
+    const tree = new BaoTree(size, 4);
+    const cuts = Array.from({ length: 4 }, () => randomInt(rand, 0, tree.chunks + 40))
+      .sort((a, b) => a - b);
+    const query = ChunkRanges.fromBoundaries(
+      [cuts[0], cuts[1] + 1, cuts[2] + 2, cuts[3] + 3].slice(0, rand() < 0.3 ? 3 : 4),
+    );
+    const read = tree.chunksRead(query);
+    let walked = ChunkRanges.EMPTY;
+    for (const item of walkGroups(tree, query.truncate(size))) {
+      if (item.type !== "group") continue;
+      assert(read.intersects(item.start, item.end), `${query} of ${size}: group ${item.start}`);
+      walked = walked.union(ChunkRanges.range(item.start, item.end));
+    }
+    assert(walked.isSuperset(read), `${query} of ${size}: ${read} not all walked (${walked})`);
   }
 });
 

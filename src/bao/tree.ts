@@ -11,6 +11,7 @@
 
 import { CHUNK_LEN } from "../blake3/constants.ts";
 import { ceilLog2, chunkCount } from "../blake3/tree.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 
 /** A parent node: left child `[start, start + 2^level)`, right child from there to its end. */
 export interface TreeNode {
@@ -65,6 +66,19 @@ export class BaoTree {
   /** Bytes of a pre- or post-order outboard without header: one 64-byte pair per stored parent. */
   get outboardSize(): number {
     return 64 * (this.groups - 1);
+  }
+
+  /**
+   * The chunks that encoding `ranges` reads (bao-tree `truncate_ranges`, brief §3): those inside
+   * the blob, and the last one whenever the query reaches it or anything past the end, since
+   * that is what proves the size. Knowing them lets a caller fetch exactly what a walk needs.
+   */
+  chunksRead(ranges: ChunkRanges): ChunkRanges {
+    const truncated = ranges.truncate(this.size);
+    const inside = truncated.intersection(ChunkRanges.range(0, this.chunks));
+    return truncated.isOpen
+      ? inside.union(ChunkRanges.range(this.chunks - 1, this.chunks))
+      : inside;
   }
 
   /** The root parent, or `undefined` when the blob is a single chunk. */

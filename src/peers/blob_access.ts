@@ -10,6 +10,7 @@
 import { CHUNK_LEN } from "../blake3/constants.ts";
 import { type Hash, toHex } from "../blake3/hash.ts";
 import { encodeRanges } from "../bao/encode.ts";
+import { BaoTree, IROH_K } from "../bao/tree.ts";
 import { readVerifiedExact } from "../bao/read.ts";
 import type { ServableBlob } from "../http/blob_response.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
@@ -118,8 +119,7 @@ export class BlobAccess {
         }
       },
       async *encode(ranges) {
-        const wanted = ranges.truncate(meta.size)
-          .intersection(ChunkRanges.range(0, Math.ceil(meta.size / CHUNK_LEN)));
+        const wanted = new BaoTree(meta.size, IROH_K).chunksRead(ranges);
         const source = needPeers(wanted)
           ? new ArrivingSource(hash, meta, wanted, store, fetcher!)
           : store.source(hash, meta);

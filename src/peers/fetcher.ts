@@ -254,7 +254,7 @@ export class BlobFetcher {
    */
   async ensureStored(hash: Hash, meta: BlobMeta, ranges: ChunkRanges): Promise<void> {
     const tree = new BaoTree(meta.size, IROH_K);
-    const wanted = ranges.truncate(tree.size).intersection(ChunkRanges.range(0, tree.chunks));
+    const wanted = tree.chunksRead(ranges);
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = await this.#store.stat(hash);
       const missing = wanted.difference(now ? storedRanges(now) : ChunkRanges.EMPTY);
