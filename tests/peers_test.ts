@@ -86,6 +86,55 @@ Deno.test("peers: B serves a blob only A has, byte-exact with the contract heade
   });
 });
 
+Deno.test("peers: any Range through B answers as A does, from nothing held to all of it", async () => {
+  await withGateways(async (a, b) => {
+    const size = 4 * 1024 * 1024 + 12345;
+    const { body } = await upload(a.url, randomBytes(size, seededRandom(16)));
+    const rand = seededRandom(17);
+    const at = () => Math.floor(rand() * (size + 2000));
+    const header = () => {
+      switch (Math.floor(rand() * 5)) {
+        case 0:
+          return `bytes=${at()}-`;
+        case 1:
+          return `bytes=-${Math.floor(rand() * 300_000)}`;
+        case 2: {
+          const [x, y, z, w] = [at(), at(), at(), at()].sort((p, q) => p - q);
+          return `bytes=${x}-${y},${z}-${w}`;
+        }
+        default: {
+          const x = at();
+          return `bytes=${x}-${x + Math.floor(rand() * 100_000)}`;
+        }
+      }
+    };
+    /** Status, the headers that matter, and the body with any multipart boundary named alike. */
+    const answer = async (g: TestGateway, range: string) => {
+      const res = await fetch(`${g.url}/blobs/${body.hash}`, { headers: { Range: range } });
+      const type = res.headers.get("Content-Type") ?? "";
+      const boundary = /boundary=(.+)$/.exec(type)?.[1];
+      let text = new TextDecoder("latin1").decode(await bytes(res));
+      if (boundary !== undefined) text = text.replaceAll(boundary, "BOUNDARY");
+      return {
+        status: res.status,
+        range: res.headers.get("Content-Range"),
+        type: type.replace(/boundary=.+$/, ""),
+        length: res.headers.get("Content-Length"),
+        text,
+      };
+    };
+    const ranges = Array.from({ length: 24 }, header);
+    for (const range of ranges.slice(0, 16)) {
+      assertEquals(await answer(b, range), await answer(a, range), range);
+    }
+    // The rest at once, on what B holds by now.
+    const together = await Promise.all(ranges.slice(16).map((r) => answer(b, r)));
+    for (const [k, range] of ranges.slice(16).entries()) {
+      assertEquals(together[k], await answer(a, range), range);
+    }
+  });
+});
+
 Deno.test("peers: a blob held half by A and half by C is served whole by B", async () => {
   const a = await startGateway();
   const c = await startGateway();
