@@ -6,6 +6,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
+import { encodeRanges, memorySource, sizeHeader } from "../src/bao/encode.ts";
+import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
@@ -156,6 +158,53 @@ Deno.test("peers: a blob held half by A and half by C is served whole by B", asy
     await b.close();
     await c.close();
     await a.close();
+  }
+});
+
+Deno.test("peers: random parts held by three peers make whole answers on B, plain and bao", async () => {
+  const rand = seededRandom(18);
+  const peers = await Promise.all([0, 1, 2].map(() => startGateway()));
+  const b = await startGateway({
+    env: { GATEWAY_PEERS: peers.map((p) => p.url).join(","), ...FAST },
+  });
+  try {
+    const data = randomBytes(90 * 16384 + 777, rand);
+    const groups = Math.ceil(data.length / 16384);
+    // Every group with one or two of the peers; the last group (the size proof) with all.
+    const held: ChunkRanges[] = peers.map(() => ChunkRanges.EMPTY);
+    for (let g = 0; g < groups; g++) {
+      const owners = g === groups - 1 ? [0, 1, 2] : [Math.floor(rand() * 3)];
+      if (rand() < 0.3) owners.push(Math.floor(rand() * 3));
+      for (const o of owners) held[o] = held[o].union(ChunkRanges.range(g * 16, (g + 1) * 16));
+    }
+    let h: Hash | undefined;
+    for (const [o, p] of peers.entries()) h = await holdPart(p.store, data, held[o]);
+    const url = `${b.url}/blobs/${toHex(h!)}`;
+    for (let i = 0; i < 6; i++) {
+      const first = Math.floor(rand() * data.length);
+      const last = Math.min(first + Math.floor(rand() * 200_000), data.length - 1);
+      const res = await fetch(url, { headers: { Range: `bytes=${first}-${last}` } });
+      assertEquals(res.status, 206);
+      assertEquals(await bytes(res), data.subarray(first, last + 1), `${first}-${last}`);
+    }
+    const source = memorySource(data, outboardOf(data));
+    for (let i = 0; i < 3; i++) {
+      const [w, x, y, z] = Array.from({ length: 4 }, () => Math.floor(rand() * 1500))
+        .sort((p, q) => p - q);
+      const chunks = ChunkRanges.parse(`${w}..${x + 1},${y + 2}..${z + 3}`);
+      const expected = concat([
+        sizeHeader(data.length),
+        ...await Array.fromAsync(encodeRanges(source, chunks)),
+      ]);
+      const res = await fetch(`${url}?format=bao&chunks=${chunks}`);
+      assertEquals(await bytes(res), expected, String(chunks));
+    }
+    assertEquals(await bytes(await fetch(url)), data);
+    const health = (await (await fetch(`${b.url}/peers`)).json()).peers;
+    assert(health.every((p: { failures: number }) => p.failures === 0), JSON.stringify(health));
+  } finally {
+    await b.close();
+    for (const p of peers) await p.close();
   }
 });
 
