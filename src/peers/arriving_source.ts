@@ -37,7 +37,7 @@ export class ArrivingSource implements BaoSource {
   readonly #windows = new Map<number, Promise<KvBlobSource>>();
   #readEnd = Infinity;
 
-  /** `wanted`: the chunks the walk will read (already truncated to the blob). */
+  /** `wanted`: the chunks the walk will read (`BaoTree.chunksRead` of its query). */
   constructor(
     readonly root: Hash,
     readonly meta: BlobMeta,
