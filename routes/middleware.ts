@@ -3,8 +3,8 @@
  * in-flight cap (429), write authorisation, CORS. Each is a small Hono middleware.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { cors } from "hono/cors";
 import { getConnInfo } from "hono/deno";
+import { bodyInMemory } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { HttpError } from "./errors.ts";
 
@@ -67,6 +67,13 @@ export function observe(metrics: Metrics, log: (line: string) => void): Middlewa
         ms: Math.round(performance.now() - start),
         remote: remoteAddress(c),
       }));
+    const known = bodyInMemory(c.res);
+    if (known !== undefined) {
+      // Bytes, handed to Deno whole: counted as sent, and left unwrapped so they stay bytes.
+      sent = known;
+      metrics.bytesOut.add(sent);
+      return done("complete");
+    }
     if (c.res.body === null) return done("complete");
     // The body streams after the handler returns: log when it has ended (or was cut).
     const body = observeBody(c.res.body, (n) => {
@@ -146,34 +153,62 @@ export function requireWriter(token: string | undefined): MiddlewareHandler {
   };
 }
 
-/** CORS for reads from any origin, exposing what a verifying client needs to see. */
+const ALLOW_HEADERS = [
+  "Range",
+  "If-None-Match",
+  "If-Range",
+  "Content-Type",
+  "Authorization",
+  // Willow read proofs, for namespaces that are not public.
+  "Willow-Read-Capability",
+  "Willow-Read-Timestamp",
+  "Willow-Read-Signature",
+].join(",");
+
+const EXPOSE_HEADERS = [
+  "Content-Range",
+  "Content-Length",
+  "Accept-Ranges",
+  "ETag",
+  "Repr-Digest",
+  "Content-Type",
+  "X-Blob-Size",
+  "Willow-Entry-Timestamp",
+  "Willow-Payload-Digest",
+  "Willow-Payload-Length",
+].join(",");
+
+/**
+ * CORS for reads from any origin, exposing what a verifying client needs to see. Written here
+ * rather than taken from `hono/cors`, which sets its headers on `c.res` before the handler runs:
+ * Hono then rebuilds the handler's response around `response.body`, turning every body into a
+ * stream (measured with a 16 KiB body through the whole middleware stack: ~4,300 req/s with
+ * `hono/cors`, ~6,600 without).
+ */
 export function readCors(): MiddlewareHandler {
-  return cors({
-    origin: "*",
-    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
-    allowHeaders: [
-      "Range",
-      "If-None-Match",
-      "If-Range",
-      "Content-Type",
-      "Authorization",
-      // Willow read proofs, for namespaces that are not public.
-      "Willow-Read-Capability",
-      "Willow-Read-Timestamp",
-      "Willow-Read-Signature",
-    ],
-    exposeHeaders: [
-      "Content-Range",
-      "Content-Length",
-      "Accept-Ranges",
-      "ETag",
-      "Repr-Digest",
-      "Content-Type",
-      "X-Blob-Size",
-      "Willow-Entry-Timestamp",
-      "Willow-Payload-Digest",
-      "Willow-Payload-Length",
-    ],
-    maxAge: 86400,
-  });
+  return async (c, next) => {
+    if (c.req.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          "Access-Control-Allow-Origin": "*",
+          "Access-Control-Allow-Methods": "GET,HEAD,POST,OPTIONS",
+          "Access-Control-Allow-Headers": ALLOW_HEADERS,
+          "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+          "Access-Control-Max-Age": "86400",
+        },
+      });
+    }
+    await next();
+    let headers = c.res.headers;
+    try {
+      headers.set("Access-Control-Allow-Origin", "*");
+    } catch {
+      // Immutable headers (a response from `fetch`, say): copy the response once.
+      c.res = new Response(c.res.body, c.res);
+      headers = c.res.headers;
+      headers.set("Access-Control-Allow-Origin", "*");
+    }
+    headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+  };
 }

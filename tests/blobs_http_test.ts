@@ -414,6 +414,42 @@ Deno.test("blobs: CORS for reads exposes the range and digest headers", async ()
   });
 });
 
+Deno.test("blobs: one log line per response with the bytes sent, in memory or streamed; CORS on errors", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const gw = await startGateway({ log: (line) => lines.push(JSON.parse(line)) });
+  try {
+    const data = randomBytes(300_000, seededRandom(19));
+    const { body } = await upload(gw.url, data);
+    const url = `${gw.url}/blobs/${body.hash}`;
+    // A small range goes out as bytes, the whole blob as a stream.
+    const small = await fetch(url, { headers: { Range: "bytes=1000-17383" } });
+    assertEquals(
+      await small.arrayBuffer().then((b) => new Uint8Array(b)),
+      data.subarray(1000, 17384),
+    );
+    const whole = await fetch(url);
+    assertEquals(new Uint8Array(await whole.arrayBuffer()), data);
+    const missing = await fetch(`${gw.url}/blobs/${"ab".repeat(32)}`);
+    assertEquals(missing.status, 404);
+    assertEquals(missing.headers.get("Access-Control-Allow-Origin"), "*");
+    await missing.body?.cancel();
+    // The last line is written when a streamed body has ended: wait for it.
+    for (let i = 0; i < 100 && lines.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    const reads = lines.filter((l) => l.method === "GET");
+    assertEquals(
+      reads.map((l) => [l.status, l.bytes, l.outcome]),
+      [[206, 16384, "complete"], [200, 300_000, "complete"], [404, reads[2].bytes, "complete"]],
+    );
+    assert((reads[2].bytes as number) > 0, "the JSON error body is counted");
+    // Every response counts, the upload's JSON answer too (not yet the metrics page itself).
+    const sent = lines.reduce((n, l) => n + (l.bytes as number), 0);
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    assertEquals(metricValue(m, "gateway_sent_bytes_total"), sent);
+  } finally {
+    await gw.close();
+  }
+});
+
 /** Flips one bit of a stored page. */
 async function flipStoredBit(kv: Deno.Kv, key: Deno.KvKey, offset: number) {
   const page = (await kv.get<Uint8Array>(key)).value!.slice();

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   kv?: Deno.Kv;
   timings?: Partial<StoreTimings>;
   hostname?: string;
+  /** Where the request log goes (nowhere by default). */
+  log?: (line: string) => void;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
@@ -30,7 +32,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     ...options.timings,
   });
   const metrics = new Metrics();
-  const app = createApp({ config, store, metrics, log: () => {} });
+  const app = createApp({ config, store, metrics, log: options.log ?? (() => {}) });
   const hostname = options.hostname ?? "127.0.0.1";
   const server = Deno.serve(
     { port: 0, hostname, onListen: () => {} },

@@ -25,7 +25,7 @@ import {
 } from "./conditional.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE, parseMediaType } from "./content_type.ts";
 import { InvalidQueryError } from "./errors.ts";
-import { verifiedBody } from "./verified_body.ts";
+import { verifiedResponse } from "./verified_body.ts";
 import { byterangesBody, layoutByteranges } from "./multipart.ts";
 import {
   type ByteRange,
@@ -156,7 +156,7 @@ export async function blobResponse(
     headers.set("Content-Length", String(blob.size));
     if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
     const body = blob.read(0, blob.size);
-    return new Response(await verifiedBody(body, { ...options, length: blob.size }), {
+    return await verifiedResponse(body, { ...options, length: blob.size }, {
       status: 200,
       headers,
     });
@@ -167,7 +167,7 @@ export async function blobResponse(
     headers.set("Content-Range", contentRange(range, blob.size));
     headers.set("Content-Length", String(rangeLength(range)));
     const body = verifiedRange(blob, range);
-    return new Response(await verifiedBody(body, { ...options, length: rangeLength(range) }), {
+    return await verifiedResponse(body, { ...options, length: rangeLength(range) }, {
       status: 206,
       headers,
     });
@@ -177,7 +177,7 @@ export async function blobResponse(
   headers.set("Content-Length", String(layout.contentLength));
   const body = byterangesBody(layout, (range) => verifiedRange(blob, range));
   // The first chunk holds the first part's head and its first verified bytes.
-  return new Response(await verifiedBody(body, { ...options, length: layout.contentLength }), {
+  return await verifiedResponse(body, { ...options, length: layout.contentLength }, {
     status: 206,
     headers,
   });
@@ -241,7 +241,7 @@ async function baoResponse(
     yield sizeHeader(blob.size);
     yield* blob.encode(query as ChunkRanges);
   }
-  return new Response(await verifiedBody(encoding(), { ...options, length }), {
+  return await verifiedResponse(encoding(), { ...options, length }, {
     status: 200,
     headers,
   });

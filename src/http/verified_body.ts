@@ -27,15 +27,20 @@ export interface VerifiedBodyOptions {
   onCorruption?: (error: BaoError) => void;
 }
 
-/**
- * A body stream over `pieces` that has already produced its first output chunk: a failure to
- * read or verify the start is thrown here, before any status line is sent. Later failures error
- * the stream, which cuts the connection; a length mismatch does too (`BodyLengthError`).
- */
-export async function verifiedBody(
+/** The first chunk of a verified body and a way to produce the rest. */
+interface OpenedBody {
+  /** The first chunk; `undefined` for an empty body. */
+  readonly first: Uint8Array | undefined;
+  /** Whether `first` is the whole body (the source has ended, at the promised length). */
+  readonly whole: boolean;
+  nextChunk(): Promise<Uint8Array | undefined>;
+  close(): Promise<void>;
+}
+
+async function openBody(
   pieces: AsyncIterable<Uint8Array>,
-  options: VerifiedBodyOptions = {},
-): Promise<ReadableStream<Uint8Array>> {
+  options: VerifiedBodyOptions,
+): Promise<OpenedBody> {
   const it = pieces[Symbol.asyncIterator]();
   /** Bytes taken from the source so far. */
   let taken = 0;
@@ -79,11 +84,28 @@ export async function verifiedBody(
     return fill > 0 ? buf!.subarray(0, fill) : undefined;
   };
 
-  let primed = await nextChunk();
+  const first = await nextChunk();
+  // A short first chunk means the source ended. One of exactly the promised length may be all
+  // of it: asking for one more piece tells, and a longer source throws `BodyLengthError` here,
+  // before any status line is sent.
+  let whole = first === undefined || first.length < BODY_PIECE;
+  if (!whole && first!.length === options.length) whole = (await nextPiece()) === undefined;
+  return {
+    first,
+    whole,
+    nextChunk,
+    close: async () => {
+      await it.return?.();
+    },
+  };
+}
+
+function streamOf(body: OpenedBody, options: VerifiedBodyOptions): ReadableStream<Uint8Array> {
+  let primed = body.first;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const chunk = primed ?? await nextChunk();
+        const chunk = primed ?? await body.nextChunk();
         primed = undefined;
         if (chunk === undefined) controller.close();
         else controller.enqueue(chunk);
@@ -94,7 +116,51 @@ export async function verifiedBody(
     },
     async cancel() {
       // A client that goes away ends the source's reads too.
-      await it.return?.();
+      await body.close();
     },
   }, { highWaterMark: 4 });
+}
+
+/**
+ * A body stream over `pieces` that has already produced its first output chunk: a failure to
+ * read or verify the start is thrown here, before any status line is sent. Later failures error
+ * the stream, which cuts the connection; a length mismatch does too (`BodyLengthError`).
+ */
+export async function verifiedBody(
+  pieces: AsyncIterable<Uint8Array>,
+  options: VerifiedBodyOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
+  return streamOf(await openBody(pieces, options), options);
+}
+
+/** Body lengths of the responses `verifiedResponse` made from bytes (see `bodyInMemory`). */
+const inMemory = new WeakMap<Response, number>();
+
+/**
+ * A response whose body is `pieces`, verified as by `verifiedBody`. A body that fits in one chunk
+ * (a small range, most ranges of a web page or a player) is handed over as bytes rather than as
+ * a stream: Deno then writes it in one go, where a stream costs more main-thread time per
+ * request than a 16 KiB range's read and verification together (measured with the whole
+ * middleware stack: ~4,300 req/s with a streamed 16 KiB body, ~6,700 with bytes).
+ */
+export async function verifiedResponse(
+  pieces: AsyncIterable<Uint8Array>,
+  options: VerifiedBodyOptions,
+  init: ResponseInit,
+): Promise<Response> {
+  const body = await openBody(pieces, options);
+  if (!body.whole) return new Response(streamOf(body, options), init);
+  // Pieces are views of ordinary (never shared) buffers: store pages, hashes, encodings.
+  const bytes = (body.first ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
+  const response = new Response(bytes, init);
+  inMemory.set(response, bytes.length);
+  return response;
+}
+
+/**
+ * The body length of a response that `verifiedResponse` made from bytes, so that middleware can
+ * count it without reading `response.body` (which would turn it back into a stream).
+ */
+export function bodyInMemory(response: Response): number | undefined {
+  return inMemory.get(response);
 }
