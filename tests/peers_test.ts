@@ -137,6 +137,36 @@ Deno.test("peers: any Range through B answers as A does, from nothing held to al
   });
 });
 
+Deno.test("peers: plain and bao readers of a missing blob, all at once, share the fetch and get exact bytes", async () => {
+  await withGateways(async (a, b) => {
+    const size = 6 * 1024 * 1024 + 4321;
+    const data = randomBytes(size, seededRandom(20));
+    const { body } = await upload(a.url, data);
+    const url = `${b.url}/blobs/${body.hash}`;
+    const source = memorySource(data, outboardOf(data));
+    const rand = seededRandom(21);
+    const plain = Array.from({ length: 12 }, async () => {
+      const first = Math.floor(rand() * size);
+      const last = Math.min(first + Math.floor(rand() * 1_500_000), size - 1);
+      const res = await fetch(url, { headers: { Range: `bytes=${first}-${last}` } });
+      assertEquals(await bytes(res), data.subarray(first, last + 1), `${first}-${last}`);
+    });
+    const bao = Array.from({ length: 3 }, async () => {
+      const [w, x] = [Math.floor(rand() * 7000), Math.floor(rand() * 7000)].sort((p, q) => p - q);
+      const chunks = ChunkRanges.range(w, x + 1);
+      const expected = concat([
+        sizeHeader(size),
+        ...await Array.fromAsync(encodeRanges(source, chunks)),
+      ]);
+      const res = await fetch(`${url}?format=bao&chunks=${chunks}`);
+      assertEquals(await bytes(res), expected, String(chunks));
+    });
+    await Promise.all([...plain, ...bao]);
+    const health = (await (await fetch(`${b.url}/peers`)).json()).peers;
+    assertEquals(health[0].failures, 0);
+  });
+});
+
 Deno.test("peers: a blob held half by A and half by C is served whole by B", async () => {
   const a = await startGateway();
   const c = await startGateway();
