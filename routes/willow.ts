@@ -103,13 +103,26 @@ function rawSegments(c: Context): string[] {
   return new URL(c.req.url).pathname.split("/").slice(2);
 }
 
-/** Namespace, subspace and path of `/willow/:ns/:subspace/*path`. */
+/**
+ * Namespace, subspace and path of `/willow/:ns/:subspace/*path`, or of
+ * `/willow/:ns/:subspace?path=<path>`: components `.` and `..` (bytes any Willow path may hold)
+ * cannot travel in a URL's path, since clients and servers remove them as dot segments (WHATWG
+ * URL, even spelled `%2E`), but they can in a query parameter.
+ */
 function entryLocation(c: Context): { ns: PublicKey; subspace: PublicKey; path: Path } {
   const [ns, subspace, ...rest] = rawSegments(c);
+  const query = c.req.query("path");
+  if (query !== undefined && rest.length > 0) {
+    throw new HttpError(400, "invalid path", "give the path in the URL or in ?path=, not both");
+  }
   return {
     ns: keyParam(ns, "namespace"),
     subspace: keyParam(subspace, "subspace"),
-    path: rest.length === 0 ? EMPTY_PATH : pathFromUrl("/" + rest.join("/")),
+    path: query !== undefined
+      ? pathFromUrl(query)
+      : rest.length === 0
+      ? EMPTY_PATH
+      : pathFromUrl("/" + rest.join("/")),
   };
 }
 

@@ -26,7 +26,8 @@ import {
   type OwnedCapability,
   receiver,
 } from "../src/willow/meadowcap.ts";
-import { pathFromStrings } from "../src/willow/path.ts";
+import { type Path, pathFromStrings, pathOf } from "../src/willow/path.ts";
+import { pathToUrl } from "../src/willow/path_url.ts";
 import { readProofMessage } from "../src/willow/read_proof.ts";
 import { keys } from "../src/willow/store/layout.ts";
 import { SecretStore } from "../src/willow/store/secret_store.ts";
@@ -34,6 +35,7 @@ import { encodeSubmissionHead, SUBMISSION_TYPE } from "../src/willow/submission.
 import { now } from "../src/willow/time.ts";
 import { startGateway, type TestGateway } from "./gateway_helpers.ts";
 import { spawnGateway } from "./processes.ts";
+import { seededRandom } from "./random.ts";
 
 const TOKEN = "willow-admin";
 const SECRET = "7f".repeat(32);
@@ -214,6 +216,44 @@ Deno.test("willow http: PUT stores a payload that GET serves with every blob sem
     const noAdmin = await fetch(url, { method: "PUT", body: "x" });
     assertEquals(noAdmin.status, 401);
     await noAdmin.body?.cancel();
+  });
+});
+
+Deno.test("willow http: any path, dot components and raw bytes included, is written and read back", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    const rand = seededRandom(23);
+    const components: Uint8Array[][] = [
+      [utf8.encode("a"), utf8.encode(".."), utf8.encode("b")],
+      [utf8.encode("."), utf8.encode("x/y"), new Uint8Array([0, 255, 37])],
+      ...Array.from({ length: 6 }, () =>
+        Array.from({ length: 1 + Math.floor(rand() * 3) }, () => {
+          const pick = [".", "/", "%", "a", " ", "é", "?", "#"];
+          return utf8.encode(
+            Array.from({ length: Math.floor(rand() * 4) }, () =>
+              pick[Math.floor(rand() * pick.length)])
+              .join(""),
+          );
+        })),
+    ];
+    // A first component of its own for each, so that none is a prefix of another (and pruned).
+    const paths = components.map((cs, i) => pathOf([utf8.encode(`p${i}`), ...cs]));
+    const at = (p: Path) =>
+      `${g.url}/willow/${ns}/${user}?path=${encodeURIComponent(pathToUrl(p))}`;
+    for (const [i, p] of paths.entries()) {
+      const put = await fetch(at(p), { method: "PUT", headers: AUTH, body: `payload ${i}` });
+      const answer = await json(put);
+      assertEquals(put.status, 201, JSON.stringify(answer));
+      assertEquals((answer.entry as Record<string, unknown>).path, pathToUrl(p));
+    }
+    for (const [i, p] of paths.entries()) {
+      const got = await fetch(at(p));
+      assertEquals([got.status, await got.text()], [200, `payload ${i}`], pathToUrl(p));
+    }
+    // A path in both places is refused rather than guessed.
+    const both = await fetch(`${at(paths[0])}`.replace(`/${user}?`, `/${user}/a?`));
+    assertEquals(both.status, 400);
+    await both.body?.cancel();
   });
 });
 
