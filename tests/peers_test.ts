@@ -167,6 +167,24 @@ Deno.test("peers: plain and bao readers of a missing blob, all at once, share th
   });
 });
 
+Deno.test("peers: clients that go away mid-stream leave B serving and storing normally", async () => {
+  await withGateways(async (a, b) => {
+    const size = 12 << 20;
+    const data = randomBytes(size, seededRandom(22));
+    const { body } = await upload(a.url, data);
+    const url = `${b.url}/blobs/${body.hash}`;
+    // Plain and bao readers each take a little and hang up, several at once.
+    await Promise.all([url, `${url}?format=bao`, url, `${url}?format=bao`].map(async (u) => {
+      const reader = (await fetch(u)).body!.getReader();
+      await reader.read();
+      await reader.cancel();
+    }));
+    assertEquals(await bytes(await fetch(url)), data);
+    const health = (await (await fetch(`${b.url}/peers`)).json()).peers;
+    assertEquals(health[0].failures, 0);
+  });
+});
+
 Deno.test("peers: a blob held half by A and half by C is served whole by B", async () => {
   const a = await startGateway();
   const c = await startGateway();
