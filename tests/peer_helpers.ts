@@ -16,8 +16,11 @@ async function body(res: Response): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Starts a peer on loopback that proxies `upstream` and lies in the way `lie` says. */
-export function startLiar(upstream: string, lie: Lie): Liar {
+/**
+ * Starts a peer on loopback that proxies `upstream` and lies in the way `lie` says, from its
+ * `honestFor + 1`-th data request on (a peer that earns trust first).
+ */
+export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
   let count = 0;
   let release!: () => void;
   const released = new Promise<void>((r) => release = r);
@@ -28,6 +31,9 @@ export function startLiar(upstream: string, lie: Lie): Liar {
       return await fetch(target, { method: req.method, headers: req.headers });
     }
     count++;
+    if (count <= honestFor) {
+      return await fetch(target, { method: "POST", body: await req.arrayBuffer() });
+    }
     if (lie === "stall") {
       await released;
       return new Response(null, { status: 503 });

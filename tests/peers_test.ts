@@ -474,6 +474,41 @@ Deno.test("peers: with only a liar, 502; with only a staller, 504 with Retry-Aft
   }
 });
 
+Deno.test("peers: bao of a blob B lacks, from a peer that lies after its first answer", async () => {
+  const a = await startGateway();
+  const rand = seededRandom(24);
+  const liars = [startLiar(a.url, "flip-data", 1), startLiar(a.url, "swap-pair", 1)];
+  const onlyLiar = await startGateway({ env: { GATEWAY_PEERS: liars[0].url, ...FAST } });
+  try {
+    const data = randomBytes(3 << 20, rand);
+    const { body } = await upload(a.url, data);
+    const url = (g: TestGateway) => `${g.url}/blobs/${body.hash}?format=bao&chunks=100..2000`;
+    const expected = await bytes(await fetch(url(a)));
+    // The liar answers first contact honestly, then lies about the window: a clean 502.
+    const failed = await fetch(url(onlyLiar));
+    assertEquals(failed.status, 502);
+    assertEquals((await failed.json()).error, "peers failed");
+    await assertStoreHoldsOnlyTruth(onlyLiar.store, parseHash(body.hash!), data);
+    // With an honest peer after the liar, the answer is exact and the liar is blamed.
+    for (const liar of liars) {
+      const b = await startGateway({ env: { GATEWAY_PEERS: `${liar.url},${a.url}`, ...FAST } });
+      try {
+        assertEquals(await bytes(await fetch(url(b))), expected);
+        await assertStoreHoldsOnlyTruth(b.store, parseHash(body.hash!), data);
+        const health = (await (await fetch(`${b.url}/peers`)).json()).peers;
+        const blamed = health.find((p: { url: string }) => p.url === liar.url);
+        assert(blamed.failures > 0, JSON.stringify(health));
+      } finally {
+        await b.close();
+      }
+    }
+  } finally {
+    await onlyLiar.close();
+    for (const l of liars) await l.close();
+    await a.close();
+  }
+});
+
 Deno.test("discovery: JSON and binary agree with what is stored (complete, partial, absent)", async () => {
   const gw = await startGateway();
   try {
