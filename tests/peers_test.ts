@@ -11,7 +11,7 @@ import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
-import type { BlobStore } from "../src/store/blob_store.ts";
+import type { BlobStore, StoreTimings } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
 import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
@@ -48,9 +48,13 @@ async function withGateways(
   fn: (a: TestGateway, b: TestGateway) => Promise<void>,
   peersOfB?: (a: TestGateway) => string,
   env: Record<string, string> = {},
+  timingsOfB: Partial<StoreTimings> = {},
 ) {
   const a = await startGateway();
-  const b = await startGateway({ env: { GATEWAY_PEERS: peersOfB?.(a) ?? a.url, ...FAST, ...env } });
+  const b = await startGateway({
+    env: { GATEWAY_PEERS: peersOfB?.(a) ?? a.url, ...FAST, ...env },
+    timings: timingsOfB,
+  });
   try {
     await fn(a, b);
   } finally {
@@ -386,6 +390,29 @@ Deno.test("peers: fetched data beyond GATEWAY_CACHE_BYTES is evicted as it arriv
     },
     undefined,
     { GATEWAY_CACHE_BYTES: "450000" },
+    // Nothing counts as in use: the order alone decides (the next test keeps in-use blobs).
+    { inUseMs: 0 },
+  );
+});
+
+Deno.test("peers: a blob larger than the whole cache budget is fetched, served and kept while in use", async () => {
+  await withGateways(
+    async (a, b) => {
+      const data = randomBytes(6 << 20, seededRandom(25));
+      const { body } = await upload(a.url, data);
+      const bao = `${b.url}/blobs/${body.hash}?format=bao`;
+      assertEquals(
+        await bytes(await fetch(bao)),
+        await bytes(await fetch(`${a.url}${new URL(bao).pathname}?format=bao`)),
+      );
+      assertEquals(await bytes(await fetch(`${b.url}/blobs/${body.hash}`)), data);
+      await b.store.evictionSettled();
+      assert((await b.store.stat(parseHash(body.hash!))) !== undefined, "kept while in use");
+      const health = (await (await fetch(`${b.url}/peers`)).json()).peers;
+      assertEquals(health[0].failures, 0);
+    },
+    undefined,
+    { GATEWAY_CACHE_BYTES: "1000000" },
   );
 });
 

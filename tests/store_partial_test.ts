@@ -4,7 +4,7 @@ import { type Hash, toHex } from "../src/blake3/hash.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { BaoTree } from "../src/bao/tree.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
-import { BlobStore, USER_PIN } from "../src/store/blob_store.ts";
+import { BlobStore, type StoreOptions, USER_PIN } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
@@ -16,10 +16,13 @@ async function readRange(store: BlobStore, h: Hash, start: number, end: number) 
   return concat(await Array.fromAsync(readVerifiedExact(source, start, end)));
 }
 
-async function withStore(fn: (store: BlobStore) => Promise<void>, cacheBytes?: number) {
+async function withStore(
+  fn: (store: BlobStore) => Promise<void>,
+  options: Partial<StoreOptions> = {},
+) {
   const kv = await Deno.openKv(":memory:");
   try {
-    await fn(new BlobStore(kv, { unpinnedGraceMs: 0, cacheBytes }));
+    await fn(new BlobStore(kv, { unpinnedGraceMs: 0, ...options }));
   } finally {
     kv.close();
   }
@@ -102,6 +105,8 @@ Deno.test("partial: cached peer data is evicted least recently read first; pinne
       const all = await received(data, ChunkRanges.ALL);
       await store.writeVerified(all.root, data.length, all.groups, all.pairs, { cached: true });
       blobs.push({ root: all.root, data });
+      // Eviction runs behind the write.
+      await store.evictionSettled();
     };
     const pinned = await store.import(ReadableStream.from([randomBytes(80_000, rand)]));
     await write();
@@ -111,8 +116,8 @@ Deno.test("partial: cached peer data is evicted least recently read first; pinne
       store.touch(blobs[i].root);
       await new Promise((r) => setTimeout(r, 5));
     }
-    // The third brings the cache to 150,000 bytes, over its 110,000: the write itself evicts,
-    // without waiting for GC, and not the blob it is writing.
+    // The third brings the cache to 150,000 bytes, over its 110,000: writing it evicts, without
+    // waiting for GC.
     await write();
     assertEquals(await store.stat(blobs[1].root), undefined);
     assert((await store.stat(blobs[0].root)) !== undefined);
@@ -121,7 +126,31 @@ Deno.test("partial: cached peer data is evicted least recently read first; pinne
     // Within budget now: GC evicts nothing more.
     assertEquals((await store.gc()).evicted, 0);
     assert(await store.unpin(pinned.hash, USER_PIN));
-  }, 110_000);
+  }, { cacheBytes: 110_000, inUseMs: 0 });
+});
+
+Deno.test("partial: a blob in use is not evicted, even one larger than the whole budget", async () => {
+  await withStore(async (store) => {
+    const rand = seededRandom(6);
+    const data = randomBytes(400_000, rand);
+    const chunks = Math.ceil(data.length / 1024);
+    const lastGroup = Math.floor((chunks - 1) / 16) * 16;
+    // As a fetch stores it: the size proof first, then slices, each far over the budget.
+    const proof = await received(data, ChunkRanges.range(lastGroup));
+    await store.writeVerified(proof.root, data.length, proof.groups, proof.pairs, {
+      cached: true,
+      sizeProven: true,
+    });
+    for (let g = 0; g < lastGroup; g += 64) {
+      const part = await received(data, ChunkRanges.range(g, Math.min(g + 64, lastGroup)));
+      await store.writeVerified(part.root, data.length, part.groups, part.pairs, { cached: true });
+      await store.evictionSettled();
+      assert((await store.stat(part.root)) !== undefined, `still there after slice ${g}`);
+    }
+    assertEquals(storedRanges((await store.stat(proof.root))!).toString(), "0..");
+    // Once it is no longer in use, the next scan lets it go.
+    assertEquals((await store.gc(Date.now() + 60_000)).evicted, 1);
+  }, { cacheBytes: 100_000 });
 });
 
 Deno.test("partial: GC evicts beyond a budget that cached writes did not exceed here", async () => {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Hash } from "../blake3/hash.ts";
+import { type Hash, toHex } from "../blake3/hash.ts";
 import type { BaoSource } from "../bao/encode.ts";
 import type { TreeNode } from "../bao/tree.ts";
 import { BaoTree, IROH_K } from "../bao/tree.ts";
@@ -23,7 +23,7 @@ import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import type { KvBlobSource } from "../store/kv_source.ts";
 import type { BlobMeta } from "../store/layout.ts";
-import { NotOnPeersError } from "./errors.ts";
+import { PeersFailedError } from "./errors.ts";
 import type { BlobFetcher } from "./fetcher.ts";
 
 /** Groups per window: 1 MiB, so the first bytes wait for little. */
@@ -83,7 +83,10 @@ export class ArrivingSource implements BaoSource {
     const chunks = this.wanted.intersection(ChunkRanges.range(from, from + this.#windowChunks));
     await this.fetcher.ensureStored(this.root, this.meta, chunks);
     const meta = await this.store.stat(this.root);
-    if (meta === undefined) throw new NotOnPeersError("the blob was removed while being read");
+    if (meta === undefined) {
+      // Removed here mid-read (another instance's GC, say): peers still have it, ask again.
+      throw new PeersFailedError(`blob ${toHex(this.root)} was removed here while being read`);
+    }
     const source = this.store.source(this.root, meta);
     source.setReadWindow(this.#readEnd);
     return source;

@@ -74,13 +74,17 @@ export class BlobAccess {
 
   #stored(hash: Hash, meta: BlobMeta, name: string | undefined): ServableBlob {
     const store = this.store;
+    // A cached blob could be evicted under a long read, unless the read says it is in use.
+    const watch = meta.cached
+      ? (pieces: AsyncIterable<Uint8Array>) => inUse(store, hash, pieces)
+      : (pieces: AsyncIterable<Uint8Array>) => pieces;
     return {
       hash,
       size: meta.size,
       sniffedType: meta.sniffedType,
       name,
-      read: (start, end) => readVerifiedExact(store.source(hash, meta), start, end),
-      encode: (ranges) => encodeRanges(store.source(hash, meta), ranges),
+      read: (start, end) => watch(readVerifiedExact(store.source(hash, meta), start, end)),
+      encode: (ranges) => watch(encodeRanges(store.source(hash, meta), ranges)),
     };
   }
 
@@ -102,29 +106,53 @@ export class BlobAccess {
       size: meta.size,
       sniffedType: meta.sniffedType,
       name: options.name,
-      async *read(start, end) {
-        const chunks = ChunkRanges.fromBytes(start, end);
-        if (!needPeers(chunks)) {
-          yield* readVerifiedExact(store.source(hash, meta), start, end);
-          return;
-        }
-        const first = Math.floor(start / CHUNK_LEN / 16) * 16;
-        for await (const g of fetcher!.groups(hash, meta, first, Math.ceil(end / CHUNK_LEN))) {
-          const offset = g.start * CHUNK_LEN;
-          const piece = g.data.subarray(
-            Math.max(start - offset, 0),
-            Math.min(end - offset, g.data.length),
-          );
-          if (piece.length > 0) yield piece;
-        }
-      },
-      async *encode(ranges) {
-        const wanted = new BaoTree(meta.size, IROH_K).chunksRead(ranges);
-        const source = needPeers(wanted)
-          ? new ArrivingSource(hash, meta, wanted, store, fetcher!)
-          : store.source(hash, meta);
-        yield* encodeRanges(source, ranges);
-      },
+      read: (start, end) => inUse(store, hash, readPart(start, end)),
+      encode: (ranges) => inUse(store, hash, encodePart(ranges)),
     };
+
+    async function* readPart(start: number, end: number): AsyncGenerator<Uint8Array> {
+      const chunks = ChunkRanges.fromBytes(start, end);
+      if (!needPeers(chunks)) {
+        yield* readVerifiedExact(store.source(hash, meta), start, end);
+        return;
+      }
+      const first = Math.floor(start / CHUNK_LEN / 16) * 16;
+      for await (const g of fetcher!.groups(hash, meta, first, Math.ceil(end / CHUNK_LEN))) {
+        const offset = g.start * CHUNK_LEN;
+        const piece = g.data.subarray(
+          Math.max(start - offset, 0),
+          Math.min(end - offset, g.data.length),
+        );
+        if (piece.length > 0) yield piece;
+      }
+    }
+
+    async function* encodePart(ranges: ChunkRanges): AsyncGenerator<Uint8Array> {
+      const wanted = new BaoTree(meta.size, IROH_K).chunksRead(ranges);
+      const source = needPeers(wanted)
+        ? new ArrivingSource(hash, meta, wanted, store, fetcher!)
+        : store.source(hash, meta);
+      yield* encodeRanges(source, ranges);
+    }
+  }
+}
+
+/** How often a read renews its blob's "in use" mark (the store's `inUseMs` is far longer). */
+const RENEW_MS = 1000;
+
+/** `pieces`, telling the store at most once a second while they flow that `hash` is in use. */
+async function* inUse(
+  store: BlobStore,
+  hash: Hash,
+  pieces: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  let renewed = Date.now();
+  for await (const piece of pieces) {
+    const now = Date.now();
+    if (now - renewed >= RENEW_MS) {
+      store.touch(hash);
+      renewed = now;
+    }
+    yield piece;
   }
 }

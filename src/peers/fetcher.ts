@@ -190,34 +190,42 @@ export class BlobFetcher {
     for (const { peer, ranges } of ordered) {
       const groups: VerifiedGroup[] = [];
       const pairs: VerifiedPair[] = [];
+      let size: number;
       try {
         // Never ask a peer for what it does not claim: the first group only if it has it.
         const first = ranges.covers(0, 16) ? ChunkRanges.range(0, 16) : ChunkRanges.EMPTY;
         const query = first.union(ChunkRanges.LAST);
-        const { size, sizeVerified } = await streamFromPeer(peer, hash, query, {
+        const answer = await streamFromPeer(peer, hash, query, {
           onData: (v) => groups.push({ start: v.offset / CHUNK_LEN, data: v.data.slice() }),
           onPair: (node, pair) => pairs.push({ node, pair }),
         }, this.#options.timeouts);
-        if (!sizeVerified) throw new PeerRequestError(peer.url, "protocol", "size not proven");
-        const tree = new BaoTree(size, IROH_K);
-        // Keep whole groups only: the last chunk alone is part of a group.
-        const whole = groups.filter((g) =>
-          g.start % tree.groupChunks === 0 &&
-          g.data.length ===
-            tree.byteRange(g.start, g.start + tree.groupChunks)[1] - g.start * CHUNK_LEN
-        );
-        await this.#store.writeVerified(hash, size, whole, pairs, {
-          cached: true,
-          sizeProven: true,
-        });
-        this.#metrics.peerBytes.add(groups.reduce((n, g) => n + g.data.length, 0), {
-          peer: peer.url,
-        });
-        return (await this.#store.stat(hash))!;
+        if (!answer.sizeVerified) {
+          throw new PeerRequestError(peer.url, "protocol", "size not proven");
+        }
+        size = answer.size;
       } catch (e) {
         this.#failed(peer, e);
         errors.push(e);
+        continue;
       }
+      // The peer's part is done; what follows is this gateway's own (a failure is not the peer's).
+      const tree = new BaoTree(size, IROH_K);
+      // Keep whole groups only: the last chunk alone is part of a group.
+      const whole = groups.filter((g) =>
+        g.start % tree.groupChunks === 0 &&
+        g.data.length ===
+          tree.byteRange(g.start, g.start + tree.groupChunks)[1] - g.start * CHUNK_LEN
+      );
+      await this.#store.writeVerified(hash, size, whole, pairs, { cached: true, sizeProven: true });
+      this.#metrics.peerBytes.add(groups.reduce((n, g) => n + g.data.length, 0), {
+        peer: peer.url,
+      });
+      const meta = await this.#store.stat(hash);
+      if (meta === undefined) {
+        // Removed at once (by another instance's GC, say): the caller may simply ask again.
+        throw new PeersFailedError(`blob ${toHex(hash)} was removed here as it arrived; retry`);
+      }
+      return meta;
     }
     throw this.#exhausted(errors, `blob ${toHex(hash)}`);
   }

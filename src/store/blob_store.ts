@@ -75,6 +75,11 @@ export interface StoreTimings {
   uploadStaleMs: number;
   /** An unpinned blob is collected once it has been unpinned this long. */
   unpinnedGraceMs: number;
+  /**
+   * A cached blob read or written here this recently is in use and not evicted: a fetch in
+   * progress, a reader streaming it (readers renew this as they go).
+   */
+  inUseMs: number;
 }
 
 export interface StoreOptions extends StoreTimings {
@@ -91,6 +96,7 @@ export const DEFAULT_TIMINGS: StoreTimings = {
   heartbeatMs: 5_000,
   uploadStaleMs: 10 * 60_000,
   unpinnedGraceMs: 60_000,
+  inUseMs: 30_000,
 };
 
 export interface GcReport {
@@ -105,6 +111,9 @@ export interface GcReport {
 /** How long complete blobs' metadata is reused for serving, and for how many blobs. */
 const META_CACHE_MS = 1000;
 const META_CACHE_ENTRIES = 10_000;
+
+/** Blobs whose last activity is remembered before the inactive ones are forgotten. */
+const MAX_ACTIVE = 10_000;
 
 /** How often read times are written to KV for eviction. */
 const TOUCH_FLUSH_MS = 5_000;
@@ -127,6 +136,9 @@ export class BlobStore {
   readonly #touched = new Map<string, number>();
   /** The last write queued per blob (see `writeVerified`). */
   readonly #writing = new Map<string, Promise<void>>();
+  /** When each blob was last read or written here (hex hash → ms), for `inUseMs`. */
+  readonly #active = new Map<string, number>();
+  #pruneActiveAt = MAX_ACTIVE;
   #lastTouchFlush = 0;
   /**
    * Cached peer data as this process knows it: the total the last eviction scan found, plus
@@ -485,11 +497,13 @@ export class BlobStore {
   }
 
   /**
-   * Evicts unpinned cached blobs, least recently read first, beyond `cacheBytes`; never one this
-   * process is writing.
+   * Evicts unpinned cached blobs, least recently read first, beyond `cacheBytes`; never one in
+   * use here (read or written within `inUseMs`): a blob bigger than the whole budget is kept
+   * while it is being fetched or read, and goes at the first scan after.
    */
   async #evict(now: number): Promise<number> {
     if (this.cacheBytes === Infinity) return 0;
+    this.#forgetInactive(now);
     await this.#flushTouches(true);
     const cached: { hash: Hash; bytes: number; lastRead: number }[] = [];
     let total = 0;
@@ -504,8 +518,8 @@ export class BlobStore {
     let evicted = 0;
     for (const c of cached) {
       if (total <= this.cacheBytes) break;
-      // A blob this process is writing is being fetched for a reader right now.
-      if (this.#writing.has(toHex(c.hash))) continue;
+      // In use: being fetched or read here.
+      if (now - (this.#active.get(toHex(c.hash)) ?? -Infinity) < this.timings.inUseMs) continue;
       if (await this.#collect(c.hash, now)) {
         total -= c.bytes;
         evicted++;
@@ -522,7 +536,9 @@ export class BlobStore {
    * times are kept in memory and written to KV at most every few seconds.
    */
   touch(hash: Hash): void {
-    this.#touched.set(toHex(hash), Date.now());
+    const hex = toHex(hash);
+    this.#touched.set(hex, Date.now());
+    this.#markActive(hex);
     void this.#flushTouches(false);
   }
 
@@ -555,6 +571,7 @@ export class BlobStore {
     options: WriteOptions = {},
   ): Promise<WriteResult> {
     const key = toHex(hash);
+    this.#markActive(key);
     const previous = this.#writing.get(key) ?? Promise.resolve();
     const mine = previous.catch(() => {}).then(() =>
       writeVerified(this.kv, hash, size, groups, pairs, options)
@@ -565,23 +582,46 @@ export class BlobStore {
       if (this.#writing.get(key) === done) this.#writing.delete(key);
     });
     const result = await mine;
+    this.#markActive(key);
     if (options.cached && this.cacheBytes !== Infinity) {
       if (this.#cachedBytes !== undefined) {
         for (const g of groups) this.#cachedBytes += g.data.length;
       }
-      await this.#evictIfOver();
+      this.#evictIfOver();
     }
     return result;
   }
 
   /**
-   * Keeps cached peer data within the budget as it is written, not only at the next GC: scans
-   * (all blobs: the cost is paid once per `cacheBytes / 16` written while over budget, not per
-   * write) when this process's count says the budget is exceeded, or has no count yet.
+   * Keeps cached peer data within the budget as it is written, not only at the next GC: starts a
+   * scan (of all blobs, so once per `cacheBytes / 16` written while over budget, not per write)
+   * when this process's count says the budget is exceeded, or has no count yet. It runs behind
+   * the write: the write has succeeded whatever the scan meets.
    */
-  async #evictIfOver(): Promise<void> {
+  #evictIfOver(): void {
     if (this.#cachedBytes !== undefined && this.#cachedBytes <= this.#nextScanAt) return;
-    await this.#evictOnce(Date.now());
+    this.#evictOnce(Date.now()).catch((e) => console.error("evicting cached blobs failed:", e));
+  }
+
+  #markActive(hex: string): void {
+    this.#active.set(hex, Date.now());
+    // Bounded even with no scan to prune it (no budget, no GC): what is no longer in use goes,
+    // and the next pruning waits until the map has doubled (amortised O(1) however busy).
+    if (this.#active.size > this.#pruneActiveAt) {
+      this.#forgetInactive(Date.now());
+      this.#pruneActiveAt = Math.max(MAX_ACTIVE, 2 * this.#active.size);
+    }
+  }
+
+  #forgetInactive(now: number): void {
+    for (const [hex, at] of this.#active) {
+      if (now - at >= this.timings.inUseMs) this.#active.delete(hex);
+    }
+  }
+
+  /** Resolves once no eviction scan is running (for tests and orderly shutdown). */
+  async evictionSettled(): Promise<void> {
+    while (this.#evicting !== undefined) await this.#evicting.catch(() => {});
   }
 
   /** One eviction scan at a time: a caller arriving during one waits for it. */

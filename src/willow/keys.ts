@@ -242,13 +242,17 @@ export async function verify(
   if (compareLE(signature.subarray(32), L_BYTES, false) >= 0) return false;
   if (!isStrictPoint(publicKey) || !isStrictPoint(r)) return false;
   if (await ed25519Backend() === "webcrypto") {
-    if (pool !== undefined) {
+    const workers = pool;
+    if (workers !== undefined) {
       try {
-        return await pool.verify(publicKey, signature, message);
+        const answer = await workers.verify(publicKey, signature, message);
+        if (answer !== undefined) return answer;
+        // WebCrypto threw there: verify here, where the same exception reaches the caller.
       } catch (e) {
         if (!(e instanceof VerifyPoolError)) throw e;
-        // Workers are gone or cannot run here: verify on this thread from now on.
-        pool = undefined;
+        // Workers are gone or cannot run here: verify on this thread from now on (unless
+        // another pool was installed meanwhile).
+        if (pool === workers) pool = undefined;
       }
     }
     const key = await verifyingKey(publicKey);

@@ -27,7 +27,10 @@ export interface VerifyBatch {
   readonly messages: Uint8Array<ArrayBuffer>[];
 }
 
-/** A worker's answer: `valid[i]` is 1 if the i-th signature verified. */
+/** A worker's answer for one signature. */
+export const INVALID = 0, VALID = 1, UNANSWERED = 2;
+
+/** A worker's answer: `valid[i]` is `VALID`, `INVALID` or `UNANSWERED` (WebCrypto threw). */
 export interface VerifyResults {
   readonly id: number;
   readonly valid: Uint8Array;
@@ -37,7 +40,7 @@ interface Waiting {
   readonly publicKey: Uint8Array<ArrayBuffer>;
   readonly signature: Uint8Array<ArrayBuffer>;
   readonly message: Uint8Array<ArrayBuffer>;
-  readonly resolve: (valid: boolean) => void;
+  readonly resolve: (valid: boolean | undefined) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -86,10 +89,15 @@ export class VerifyPool {
   }
 
   /**
-   * Whether `signature` is a valid Ed25519 signature of `message` by `publicKey`; rejects with
-   * `VerifyPoolError` when the pool cannot answer.
+   * Whether `signature` is a valid Ed25519 signature of `message` by `publicKey`; `undefined`
+   * when WebCrypto threw in the worker (the caller verifies that one itself, to see the same
+   * exception); rejects with `VerifyPoolError` when the pool cannot answer at all.
    */
-  verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+  verify(
+    publicKey: Uint8Array,
+    signature: Uint8Array,
+    message: Uint8Array,
+  ): Promise<boolean | undefined> {
     if (this.#closed) return Promise.reject(new VerifyPoolError("the pool is closed"));
     try {
       this.#workers ??= this.#start();
@@ -140,7 +148,7 @@ export class VerifyPool {
     const batch = this.#sent.get(id);
     if (batch === undefined) return;
     this.#sent.delete(id);
-    batch.forEach((w, i) => w.resolve(valid[i] === 1));
+    batch.forEach((w, i) => w.resolve(valid[i] === UNANSWERED ? undefined : valid[i] === VALID));
   }
 
   #fail(error: VerifyPoolError): void {

@@ -1,6 +1,7 @@
 /**
  * The worker side of `VerifyPool`: WebCrypto Ed25519 verification of batches, answering with
- * one byte per signature (1 = valid). Only the curve arithmetic runs here; the strict checks
+ * one byte per signature (see `VerifyResults`: an exception is not an answer, so it is reported
+ * as such and the caller verifies that one itself). Only the curve arithmetic runs here; the strict checks
  * that Willow'25 adds stay with the caller (`keys.ts`), before a batch is sent.
  *
  * @module
@@ -8,7 +9,7 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import type { VerifyBatch, VerifyResults } from "./verify_pool.ts";
+import { INVALID, UNANSWERED, VALID, type VerifyBatch, type VerifyResults } from "./verify_pool.ts";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 const KEY_LIMIT = 4096;
@@ -20,6 +21,8 @@ function verifyingKey(publicKey: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
     if (keys.size >= KEY_LIMIT) keys.clear();
     key = crypto.subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
     keys.set(id, key);
+    // A key that failed to import is not remembered as failed.
+    key.catch(() => keys.delete(id));
   }
   return key;
 }
@@ -30,9 +33,10 @@ self.onmessage = async (event: MessageEvent<VerifyBatch>) => {
   await Promise.all(publicKeys.map(async (publicKey, i) => {
     try {
       const key = await verifyingKey(publicKey);
-      valid[i] = await crypto.subtle.verify("Ed25519", key, signatures[i], messages[i]) ? 1 : 0;
+      const ok = await crypto.subtle.verify("Ed25519", key, signatures[i], messages[i]);
+      valid[i] = ok ? VALID : INVALID;
     } catch {
-      valid[i] = 0;
+      valid[i] = UNANSWERED;
     }
   }));
   self.postMessage({ id, valid } satisfies VerifyResults);
