@@ -47,6 +47,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     config,
     async close() {
       await server.shutdown();
+      // Eviction runs behind writes: let it finish, and start no more, before its KV goes.
+      await store.close();
       if (!options.kv) kv.close();
     },
   };

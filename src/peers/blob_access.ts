@@ -74,17 +74,14 @@ export class BlobAccess {
 
   #stored(hash: Hash, meta: BlobMeta, name: string | undefined): ServableBlob {
     const store = this.store;
-    // A cached blob could be evicted under a long read, unless the read says it is in use.
-    const watch = meta.cached
-      ? (pieces: AsyncIterable<Uint8Array>) => inUse(store, hash, pieces)
-      : (pieces: AsyncIterable<Uint8Array>) => pieces;
+    // A cached blob's store source renews its "in use" mark as it reads.
     return {
       hash,
       size: meta.size,
       sniffedType: meta.sniffedType,
       name,
-      read: (start, end) => watch(readVerifiedExact(store.source(hash, meta), start, end)),
-      encode: (ranges) => watch(encodeRanges(store.source(hash, meta), ranges)),
+      read: (start, end) => readVerifiedExact(store.source(hash, meta), start, end),
+      encode: (ranges) => encodeRanges(store.source(hash, meta), ranges),
     };
   }
 
@@ -140,7 +137,10 @@ export class BlobAccess {
 /** How often a read renews its blob's "in use" mark (the store's `inUseMs` is far longer). */
 const RENEW_MS = 1000;
 
-/** `pieces`, telling the store at most once a second while they flow that `hash` is in use. */
+/**
+ * `pieces`, telling the store at most once a second while they flow that `hash` is in use: a
+ * read of a partial blob may wait on peers rather than read the store.
+ */
 async function* inUse(
   store: BlobStore,
   hash: Hash,

@@ -348,7 +348,10 @@ export class BlobFetcher {
 
   async *#readStored(hash: Hash, tree: BaoTree, start: number, end: number) {
     const source = await this.#store.open(hash);
-    if (source === undefined) throw new NotOnPeersError(`blob ${toHex(hash)} was removed`);
+    if (source === undefined) {
+      // Removed here mid-read (another instance's GC, say): peers still have it, ask again.
+      throw new PeersFailedError(`blob ${toHex(hash)} was removed here while being read`);
+    }
     for await (
       const step of verifiedSteps(source, ChunkRanges.range(start, end).truncate(tree.size))
     ) {

@@ -145,9 +145,13 @@ export class BlobStore {
    * what was written as cache since. `undefined` before the first scan.
    */
   #cachedBytes: number | undefined;
+  /** Bytes ever written here as cache: what was written during a scan is added to its total. */
+  #cachedWritten = 0;
   /** The total beyond which a cached write starts another scan (see `#evictIfOver`). */
   #nextScanAt = 0;
   #evicting: Promise<number> | undefined;
+  /** Set by `close`: no more scans start behind writes. */
+  #closed = false;
 
   constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
     this.kv = kv;
@@ -318,8 +322,22 @@ export class BlobStore {
   }
 
   /** A source over a blob whose metadata was just read (no second read of it). */
+  /**
+   * A verified-read source over a stored blob. Reads of a cached blob renew its "in use" mark as
+   * they go, whoever reads (a client, a peer's `/get`, a collection lookup): eviction then never
+   * removes pages from under a reader.
+   */
   source(hash: Hash, meta: BlobMeta): KvBlobSource {
-    return new KvBlobSource(this.kv, hash, meta, this.#obCache, this.#readers, this.#verified);
+    const onRead = meta.cached ? () => this.touch(hash) : undefined;
+    return new KvBlobSource(
+      this.kv,
+      hash,
+      meta,
+      this.#obCache,
+      this.#readers,
+      this.#verified,
+      onRead,
+    );
   }
 
   /**
@@ -484,9 +502,11 @@ export class BlobStore {
    * Removes an unpinned blob: meta gone and pages in the trash in one commit that a pin taken
    * meanwhile makes fail; then whatever it held is released.
    */
-  async #collect(hash: Hash, now: number): Promise<boolean> {
+  async #collect(hash: Hash, now: number, evicting = false): Promise<boolean> {
     const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
     if (entry.value === null || entry.value.refs > 0) return false;
+    // A reader may have come while this was decided: look again just before the commit.
+    if (evicting && this.#inUse(toHex(hash), now)) return false;
     const trash: TrashRecord = { since: now, ...pageCounts(entry.value.size) };
     const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
       .delete(keys.access(hash)).set(keys.trash(entry.value.dataId), trash).commit();
@@ -504,6 +524,7 @@ export class BlobStore {
   async #evict(now: number): Promise<number> {
     if (this.cacheBytes === Infinity) return 0;
     this.#forgetInactive(now);
+    const writtenBefore = this.#cachedWritten;
     await this.#flushTouches(true);
     const cached: { hash: Hash; bytes: number; lastRead: number }[] = [];
     let total = 0;
@@ -519,13 +540,14 @@ export class BlobStore {
     for (const c of cached) {
       if (total <= this.cacheBytes) break;
       // In use: being fetched or read here.
-      if (now - (this.#active.get(toHex(c.hash)) ?? -Infinity) < this.timings.inUseMs) continue;
-      if (await this.#collect(c.hash, now)) {
+      if (this.#inUse(toHex(c.hash), now)) continue;
+      if (await this.#collect(c.hash, now, true)) {
         total -= c.bytes;
         evicted++;
       }
     }
-    this.#cachedBytes = total;
+    // Writes go on during a scan: count what they added (some twice at worst: a scan sooner).
+    this.#cachedBytes = total + (this.#cachedWritten - writtenBefore);
     // Still over (everything else in use): scan again only after a sixteenth more is written.
     this.#nextScanAt = Math.max(this.cacheBytes, total + this.cacheBytes / 16);
     return evicted;
@@ -584,9 +606,10 @@ export class BlobStore {
     const result = await mine;
     this.#markActive(key);
     if (options.cached && this.cacheBytes !== Infinity) {
-      if (this.#cachedBytes !== undefined) {
-        for (const g of groups) this.#cachedBytes += g.data.length;
-      }
+      let bytes = 0;
+      for (const g of groups) bytes += g.data.length;
+      this.#cachedWritten += bytes;
+      if (this.#cachedBytes !== undefined) this.#cachedBytes += bytes;
       this.#evictIfOver();
     }
     return result;
@@ -599,6 +622,7 @@ export class BlobStore {
    * the write: the write has succeeded whatever the scan meets.
    */
   #evictIfOver(): void {
+    if (this.#closed) return;
     if (this.#cachedBytes !== undefined && this.#cachedBytes <= this.#nextScanAt) return;
     this.#evictOnce(Date.now()).catch((e) => console.error("evicting cached blobs failed:", e));
   }
@@ -613,15 +637,25 @@ export class BlobStore {
     }
   }
 
+  #inUse(hex: string, now: number): boolean {
+    return Math.max(now, Date.now()) - (this.#active.get(hex) ?? -Infinity) < this.timings.inUseMs;
+  }
+
   #forgetInactive(now: number): void {
     for (const [hex, at] of this.#active) {
       if (now - at >= this.timings.inUseMs) this.#active.delete(hex);
     }
   }
 
-  /** Resolves once no eviction scan is running (for tests and orderly shutdown). */
+  /** Resolves once no eviction scan is running. */
   async evictionSettled(): Promise<void> {
     while (this.#evicting !== undefined) await this.#evicting.catch(() => {});
+  }
+
+  /** Before the KV is closed: no new scans behind writes, and the running one finished. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.evictionSettled();
   }
 
   /** One eviction scan at a time: a caller arriving during one waits for it. */

@@ -77,6 +77,7 @@ export class KvBlobSource implements BaoSource {
   readonly #pageCount: number;
   #windowEnd: number;
   #windowSet = false;
+  #lastRead = 0;
   #spans: Span[] = [];
 
   constructor(
@@ -86,6 +87,8 @@ export class KvBlobSource implements BaoSource {
     obCache: OutboardCache,
     readers: readonly Deno.Kv[] = [],
     readonly verifiedPairs?: VerifiedPairs,
+    /** Told, at most once a second, that data is being read (a cached blob's "in use" mark). */
+    private readonly onRead?: () => void,
   ) {
     this.#kv = kv;
     this.#readers = readers;
@@ -124,6 +127,13 @@ export class KvBlobSource implements BaoSource {
   }
 
   async readData(start: number, end: number): Promise<Uint8Array> {
+    if (this.onRead !== undefined) {
+      const now = Date.now();
+      if (now - this.#lastRead >= 1000) {
+        this.#lastRead = now;
+        this.onRead();
+      }
+    }
     if (end <= start) return new Uint8Array(0);
     const first = Math.floor(start / DATA_PAGE);
     const last = Math.floor((end - 1) / DATA_PAGE);

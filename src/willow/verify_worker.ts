@@ -22,7 +22,9 @@ function verifyingKey(publicKey: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
     key = crypto.subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
     keys.set(id, key);
     // A key that failed to import is not remembered as failed.
-    key.catch(() => keys.delete(id));
+    key.catch(() => {
+      if (keys.get(id) === key) keys.delete(id);
+    });
   }
   return key;
 }
