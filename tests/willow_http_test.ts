@@ -33,7 +33,7 @@ import { keys } from "../src/willow/store/layout.ts";
 import { SecretStore } from "../src/willow/store/secret_store.ts";
 import { encodeSubmissionHead, SUBMISSION_TYPE } from "../src/willow/submission.ts";
 import { now } from "../src/willow/time.ts";
-import { startGateway, type TestGateway } from "./gateway_helpers.ts";
+import { type TestGateway, withGateway as withTestGateway } from "./gateway_helpers.ts";
 import { spawnGateway } from "./processes.ts";
 import { seededRandom } from "./random.ts";
 
@@ -42,16 +42,12 @@ const SECRET = "7f".repeat(32);
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const utf8 = new TextEncoder();
 
-async function withGateway(
+/** A fresh gateway with the admin token and a secret key, unless `env` says otherwise. */
+function withGateway(
   fn: (g: TestGateway) => Promise<void>,
   env: Record<string, string> = { GATEWAY_TOKEN: TOKEN, GATEWAY_SECRET_KEY: SECRET },
 ): Promise<void> {
-  const g = await startGateway({ env });
-  try {
-    await fn(g);
-  } finally {
-    await g.close();
-  }
+  return withTestGateway(fn, env);
 }
 
 async function json(res: Response): Promise<Record<string, unknown>> {

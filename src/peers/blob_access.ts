@@ -103,8 +103,8 @@ export class BlobAccess {
       size: meta.size,
       sniffedType: meta.sniffedType,
       name: options.name,
-      read: (start, end) => inUse(store, hash, readPart(start, end)),
-      encode: (ranges) => inUse(store, hash, encodePart(ranges)),
+      read: readPart,
+      encode: encodePart,
     };
 
     async function* readPart(start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -131,28 +131,5 @@ export class BlobAccess {
         : store.source(hash, meta);
       yield* encodeRanges(source, ranges);
     }
-  }
-}
-
-/** How often a read renews its blob's "in use" mark (the store's `inUseMs` is far longer). */
-const RENEW_MS = 1000;
-
-/**
- * `pieces`, telling the store at most once a second while they flow that `hash` is in use: a
- * read of a partial blob may wait on peers rather than read the store.
- */
-async function* inUse(
-  store: BlobStore,
-  hash: Hash,
-  pieces: AsyncIterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  let renewed = Date.now();
-  for await (const piece of pieces) {
-    const now = Date.now();
-    if (now - renewed >= RENEW_MS) {
-      store.touch(hash);
-      renewed = now;
-    }
-    yield piece;
   }
 }

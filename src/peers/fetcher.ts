@@ -335,7 +335,11 @@ export class BlobFetcher {
     while (g < end) {
       const step = plan.get(g)!;
       if (step !== "stored") {
-        yield { start: g, data: await step.data };
+        const data = await step.data;
+        // Served from a peer, not from a store source (which renews the mark as it reads): this
+        // reader, too, keeps the blob in use so that eviction leaves it alone.
+        this.#store.touch(hash);
+        yield { start: g, data };
         g += tree.groupChunks;
         continue;
       }
