@@ -84,7 +84,7 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     if (c.req.raw.method === "HEAD" || source.tree.outboardSize === 0) {
       return new Response(null, { headers });
     }
-    const body = await verifiedBody(verifiedPreOrder(source), {
+    const body = await verifiedBody(store.holding(hash, verifiedPreOrder(source)), {
       length: source.tree.outboardSize,
       onCorruption: corruptionCounter(metrics),
     });

@@ -421,6 +421,35 @@ Deno.test("peers: a blob larger than the whole cache budget is fetched, served a
   );
 });
 
+Deno.test("peers: a slow client keeps its cached blob through a pause longer than inUseMs", async () => {
+  await withGateways(
+    async (a, b) => {
+      // Larger than what loopback sockets and the body stream buffer between B and the client,
+      // so that most of it is still to be read from B's store after the pause.
+      const data = randomBytes(32 << 20, seededRandom(26));
+      const { body } = await upload(a.url, data);
+      const h = parseHash(body.hash!);
+      assertEquals(await bytes(await fetch(`${b.url}/blobs/${body.hash}`)), data);
+      for (let i = 0; i < 500 && (await b.store.stat(h))?.partial !== undefined; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assertEquals((await b.store.stat(h))?.partial, undefined, "B stored all of it");
+      const res = await fetch(`${b.url}/blobs/${body.hash}`);
+      const reader = res.body!.getReader();
+      const got = [(await reader.read()).value!];
+      // Paused well past `inUseMs`, then a scan that finds the cache 32 times over budget.
+      await new Promise((r) => setTimeout(r, 500));
+      assertEquals((await b.store.gc()).evicted, 0);
+      for (let r = await reader.read(); !r.done; r = await reader.read()) got.push(r.value);
+      assertEquals(concat(got), data);
+      assertEquals((await b.store.gc(Date.now() + 60_000)).evicted, 1, "let go once sent");
+    },
+    undefined,
+    { GATEWAY_CACHE_BYTES: "1000000" },
+    { inUseMs: 100 },
+  );
+});
+
 Deno.test("peers: only-if-cached gets 412 without asking peers", async () => {
   await withGateways(async (a, b) => {
     const { body } = await upload(a.url, randomBytes(5000, seededRandom(5)));

@@ -6,6 +6,10 @@ import { BaoTree } from "../src/bao/tree.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { BlobStore, type StoreOptions, USER_PIN } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
+import { BlobAccess } from "../src/peers/blob_access.ts";
+import { getBlob } from "../src/protocol/request.ts";
+import { writeResponse } from "../src/protocol/response_writer.ts";
+import { storeProvider } from "../src/store/blob_provider.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
 
@@ -150,6 +154,46 @@ Deno.test("partial: a blob in use is not evicted, even one larger than the whole
     assertEquals(storedRanges((await store.stat(proof.root))!).toString(), "0..");
     // Once it is no longer in use, the next scan lets it go.
     assertEquals((await store.gc(Date.now() + 60_000)).evicted, 1);
+  }, { cacheBytes: 100_000 });
+});
+
+Deno.test("partial: a response holds its blob however long the reader pauses, until it ends", async () => {
+  await withStore(async (store) => {
+    const access = new BlobAccess(store);
+    const later = () => Date.now() + 10 * 60_000;
+    const rand = seededRandom(7);
+    const cache = async (size: number) => {
+      const data = randomBytes(size, rand);
+      const all = await received(data, ChunkRanges.ALL);
+      await store.writeVerified(all.root, data.length, all.groups, all.pairs, { cached: true });
+      return { root: all.root, data };
+    };
+    // Over the budget on its own: only being read keeps it.
+    const read = await cache(300_000);
+    const pieces = (await access.servable(read.root)).read(0, read.data.length);
+    const reader = pieces[Symbol.asyncIterator]();
+    const got = [(await reader.next()).value!];
+    // Ten minutes later by the store's clock, far beyond `inUseMs`: the reader is still there.
+    assertEquals((await store.gc(later())).evicted, 0);
+    for (let r = await reader.next(); !r.done; r = await reader.next()) got.push(r.value);
+    assertEquals(concat(got), read.data, "every byte, after the pause");
+    assertEquals((await store.gc(later())).evicted, 1, "gone once its response ended");
+    assertEquals(await store.stat(read.root), undefined);
+    // A response cancelled part way (the client went away) lets its blob go too.
+    const cancelled = await cache(300_000);
+    const encoding = (await access.servable(cancelled.root)).encode(ChunkRanges.ALL);
+    const encoder = encoding[Symbol.asyncIterator]();
+    await encoder.next();
+    assertEquals((await store.gc(later())).evicted, 0);
+    await encoder.return?.(undefined);
+    assertEquals((await store.gc(later())).evicted, 1);
+    // An answer to a peer's Get holds its blob the same way.
+    const asked = await cache(300_000);
+    const answer = writeResponse(storeProvider(store), getBlob(asked.root));
+    await answer.next();
+    assertEquals((await store.gc(later())).evicted, 0);
+    for (let r = await answer.next(); !r.done; r = await answer.next());
+    assertEquals((await store.gc(later())).evicted, 1);
   }, { cacheBytes: 100_000 });
 });
 

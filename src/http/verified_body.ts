@@ -84,12 +84,20 @@ async function openBody(
     return fill > 0 ? buf!.subarray(0, fill) : undefined;
   };
 
-  const first = await nextChunk();
-  // A short first chunk means the source ended. One of exactly the promised length may be all
-  // of it: asking for one more piece tells, and a longer source throws `BodyLengthError` here,
-  // before any status line is sent.
-  let whole = first === undefined || first.length < BODY_PIECE;
-  if (!whole && first!.length === options.length) whole = (await nextPiece()) === undefined;
+  let first: Uint8Array | undefined;
+  let whole: boolean;
+  try {
+    first = await nextChunk();
+    // A short first chunk means the source ended. One of exactly the promised length may be all
+    // of it: asking for one more piece tells, and a longer source throws `BodyLengthError` here,
+    // before any status line is sent.
+    whole = first === undefined || first.length < BODY_PIECE;
+    if (!whole && first!.length === options.length) whole = (await nextPiece()) === undefined;
+  } catch (e) {
+    // The source may still be open (a length mismatch is found outside it): end it.
+    await it.return?.()?.catch(() => {});
+    throw e;
+  }
   return {
     first,
     whole,
@@ -111,6 +119,7 @@ function streamOf(body: OpenedBody, options: VerifiedBodyOptions): ReadableStrea
         else controller.enqueue(chunk);
       } catch (e) {
         if (e instanceof BaoError) options.onCorruption?.(e);
+        await body.close().catch(() => {});
         throw e;
       }
     },

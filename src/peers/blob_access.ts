@@ -74,14 +74,15 @@ export class BlobAccess {
 
   #stored(hash: Hash, meta: BlobMeta, name: string | undefined): ServableBlob {
     const store = this.store;
-    // A cached blob's store source renews its "in use" mark as it reads.
+    // Held while streamed: a cached blob is not evicted from under its reader.
     return {
       hash,
       size: meta.size,
       sniffedType: meta.sniffedType,
       name,
-      read: (start, end) => readVerifiedExact(store.source(hash, meta), start, end),
-      encode: (ranges) => encodeRanges(store.source(hash, meta), ranges),
+      read: (start, end) =>
+        store.holding(hash, readVerifiedExact(store.source(hash, meta), start, end)),
+      encode: (ranges) => store.holding(hash, encodeRanges(store.source(hash, meta), ranges)),
     };
   }
 
@@ -103,8 +104,8 @@ export class BlobAccess {
       size: meta.size,
       sniffedType: meta.sniffedType,
       name: options.name,
-      read: readPart,
-      encode: encodePart,
+      read: (start, end) => store.holding(hash, readPart(start, end)),
+      encode: (ranges) => store.holding(hash, encodePart(ranges)),
     };
 
     async function* readPart(start: number, end: number): AsyncGenerator<Uint8Array> {

@@ -336,8 +336,8 @@ export class BlobFetcher {
       const step = plan.get(g)!;
       if (step !== "stored") {
         const data = await step.data;
-        // Served from a peer, not from a store source (which renews the mark as it reads): this
-        // reader, too, keeps the blob in use so that eviction leaves it alone.
+        // Served from a peer, not from a store source (which notes its reads): a read all the
+        // same, for the least-recently-used order and the "in use" mark between two slices.
         this.#store.touch(hash);
         yield { start: g, data };
         g += tree.groupChunks;

@@ -31,6 +31,11 @@ export interface BlobProvider {
    * start reading them now, since blobs are opened ahead of the one being sent.
    */
   open(hash: Hash, ranges?: ChunkRanges): Promise<BaoSource | undefined>;
+  /**
+   * `pieces`, blob `hash`'s part of the response, wrapped so that the provider keeps the blob
+   * while it is sent, however slowly the receiver reads (optional).
+   */
+  holding?(hash: Hash, pieces: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -99,7 +104,8 @@ export async function* writeResponse(
     }
   }
   for await (const { blob, source } of ahead(opening(), OPEN_AHEAD)) {
-    yield* sendBlob(await source, blob.index, blob.hash, blob.ranges);
+    const pieces = sendBlob(await source, blob.index, blob.hash, blob.ranges);
+    yield* provider.holding?.(blob.hash, pieces) ?? pieces;
   }
 }
 

@@ -30,5 +30,6 @@ export function storeProvider(store: BlobStore): BlobProvider {
       Promise.resolve(source.readData(start, Math.min(start + groupBytes, size))).catch(() => {});
       return source;
     },
+    holding: (hash, pieces) => store.holding(hash, pieces),
   };
 }

@@ -76,8 +76,9 @@ export interface StoreTimings {
   /** An unpinned blob is collected once it has been unpinned this long. */
   unpinnedGraceMs: number;
   /**
-   * A cached blob read or written here this recently is in use and not evicted: a fetch in
-   * progress, a reader streaming it (readers renew this as they go).
+   * A cached blob read or written here this recently is in use and not evicted: a fetch between
+   * two slices, a collection lookup, a client about to ask for its next range. Streams hold
+   * their blob for as long as they last besides (`holding`), so a paused reader is covered too.
    */
   inUseMs: number;
 }
@@ -138,6 +139,8 @@ export class BlobStore {
   readonly #writing = new Map<string, Promise<void>>();
   /** When each blob was last read or written here (hex hash → ms), for `inUseMs`. */
   readonly #active = new Map<string, number>();
+  /** Readers streaming each blob now (hex hash → count; see `holding`). */
+  readonly #holds = new Map<string, number>();
   #pruneActiveAt = MAX_ACTIVE;
   #lastTouchFlush = 0;
   /**
@@ -321,11 +324,10 @@ export class BlobStore {
     return meta ? this.source(hash, meta) : undefined;
   }
 
-  /** A source over a blob whose metadata was just read (no second read of it). */
   /**
-   * A verified-read source over a stored blob. Reads of a cached blob renew its "in use" mark as
-   * they go, whoever reads (a client, a peer's `/get`, a collection lookup): eviction then never
-   * removes pages from under a reader.
+   * A verified-read source over a stored blob whose metadata was just read. Reads of a cached
+   * blob renew its "in use" mark as they go, whoever reads (a client, a peer's `/get`, a
+   * collection lookup); streams also hold it for as long as they last (`holding`).
    */
   source(hash: Hash, meta: BlobMeta): KvBlobSource {
     const onRead = meta.cached ? () => this.touch(hash) : undefined;
@@ -627,6 +629,25 @@ export class BlobStore {
     this.#evictOnce(Date.now()).catch((e) => console.error("evicting cached blobs failed:", e));
   }
 
+  /**
+   * `pieces`, with blob `hash` kept from eviction from the first read until the iteration ends,
+   * fails or is cancelled, however long the reader pauses in between (a slow client's
+   * backpressure). The `inUseMs` mark alone lapses during such a pause; a count does not.
+   * Releasing renews the mark, so a client's next request finds the blob still there.
+   */
+  async *holding<T>(hash: Hash, pieces: AsyncIterable<T>): AsyncGenerator<T> {
+    const hex = toHex(hash);
+    this.#holds.set(hex, (this.#holds.get(hex) ?? 0) + 1);
+    try {
+      yield* pieces;
+    } finally {
+      const left = this.#holds.get(hex)! - 1;
+      if (left === 0) this.#holds.delete(hex);
+      else this.#holds.set(hex, left);
+      this.#markActive(hex);
+    }
+  }
+
   #markActive(hex: string): void {
     this.#active.set(hex, Date.now());
     // Bounded even with no scan to prune it (no budget, no GC): what is no longer in use goes,
@@ -638,6 +659,7 @@ export class BlobStore {
   }
 
   #inUse(hex: string, now: number): boolean {
+    if (this.#holds.has(hex)) return true;
     return Math.max(now, Date.now()) - (this.#active.get(hex) ?? -Infinity) < this.timings.inUseMs;
   }
 
