@@ -5,7 +5,9 @@
 import { Hono } from "hono";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
+import { BaoTree, IROH_K } from "../src/bao/tree.ts";
 import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import { evaluatePreconditions, formatEntityTag } from "../src/http/conditional.ts";
 import { BlobAccess } from "../src/peers/blob_access.ts";
 import { verifiedBody } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
@@ -67,25 +69,33 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     return await blobResponse(c.req.raw, blob, { onCorruption: corruptionCounter(metrics) });
   });
 
+  // The outboard of a blob held in part here is completed from peers first, as a read would be.
   app.get("/blobs/:hash/outboard", async (c) => {
     const hash = parseHash(c.req.param("hash"));
-    const source = await store.open(hash);
+    const cachedOnly = onlyIfCached(c.req.raw);
+    // The size, with its proof (404, 412, 502, 504 as for the blob itself).
+    const { size } = await deps.blobs.servable(hash, { onlyIfCached: cachedOnly });
+    const tree = new BaoTree(size, IROH_K);
+    const etag = { weak: false, opaque: `${toHex(hash)}.obao4` };
+    const headers = new Headers({
+      "ETag": formatEntityTag(etag),
+      "Cache-Control": "public, max-age=31536000, immutable, no-transform",
+      "X-Content-Type-Options": "nosniff",
+      "X-Blob-Size": String(size),
+    });
+    const method = c.req.raw.method;
+    if (evaluatePreconditions(method, c.req.raw.headers, etag) === "not-modified") {
+      return new Response(null, { status: 304, headers });
+    }
+    headers.set("Content-Type", "application/octet-stream");
+    headers.set("Content-Length", String(tree.outboardSize));
+    if (method === "HEAD" || tree.outboardSize === 0) return new Response(null, { headers });
+    const source = await (cachedOnly ? deps.blobs.cachedOnly() : deps.blobs).open(hash);
     if (source === undefined) {
       throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here`);
     }
-    const headers = {
-      "Content-Type": "application/octet-stream",
-      "Content-Length": String(source.tree.outboardSize),
-      "ETag": `"${toHex(hash)}.obao4"`,
-      "Cache-Control": "public, max-age=31536000, immutable, no-transform",
-      "X-Content-Type-Options": "nosniff",
-      "X-Blob-Size": String(source.tree.size),
-    };
-    if (c.req.raw.method === "HEAD" || source.tree.outboardSize === 0) {
-      return new Response(null, { headers });
-    }
     const body = await verifiedBody(store.holding(hash, verifiedPreOrder(source)), {
-      length: source.tree.outboardSize,
+      length: tree.outboardSize,
       onCorruption: corruptionCounter(metrics),
     });
     return new Response(body, { headers });

@@ -35,11 +35,15 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
   const { store, metrics } = deps;
   const app = new Hono();
 
-  const stored = async (hash: Hash): Promise<Collection> => {
-    const collection = await loadCollection(deps.blobs, hash);
+  /** The collection, from the store alone under `only-if-cached` (412 when it is not here). */
+  const stored = async (request: Request, hash: Hash): Promise<Collection> => {
+    const from = onlyIfCached(request) ? deps.blobs.cachedOnly() : deps.blobs;
+    const collection = await loadCollection(from, hash);
     if (collection === undefined) {
       throw new HttpError(404, "not found", `collection ${toHex(hash)} is not here`);
     }
+    // Fetched from a peer, it is known here as a hash sequence from now on (discovery says so).
+    await store.markHashSeq(hash);
     return collection;
   };
 
@@ -59,7 +63,7 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
   });
 
   app.get("/collections/:hash", async (c) => {
-    const collection = await stored(parseHash(c.req.param("hash")));
+    const collection = await stored(c.req.raw, parseHash(c.req.param("hash")));
     const listing = await collectionListing(collection, (h) => store.stat(h));
     c.header("Vary", "Accept");
     c.header("Cache-Control", LISTING_CACHE_CONTROL);
@@ -71,7 +75,7 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
 
   // HEAD reaches this handler too (Hono routes it as GET); blobResponse reads nothing for it.
   app.get("/collections/:hash/:name{.+}", async (c) => {
-    const collection = await stored(parseHash(c.req.param("hash")));
+    const collection = await stored(c.req.raw, parseHash(c.req.param("hash")));
     const name = c.req.param("name");
     const entry = collection.find(name);
     if (entry === undefined) {

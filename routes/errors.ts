@@ -34,6 +34,7 @@ import { CollectionTooLargeError } from "../src/collection/stored.ts";
 import { DecodeError } from "../src/protocol/decode_error.ts";
 import { RequestTooLargeError, UnsupportedRequestError } from "../src/protocol/request.ts";
 import {
+  BlobIncompleteError,
   BlobNotFoundError as ProvideNotFoundError,
   BlobUnavailableError,
 } from "../src/protocol/response_writer.ts";
@@ -106,7 +107,9 @@ function protocolError(e: unknown): HttpError | undefined {
     return new HttpError(400, "unsupported request", e.message);
   }
   if (e instanceof DecodeError) return new HttpError(400, "malformed request", e.message);
-  if (e instanceof ProvideNotFoundError) return new HttpError(404, "not found", e.message);
+  if (e instanceof ProvideNotFoundError || e instanceof BlobIncompleteError) {
+    return new HttpError(404, "not found", e.message);
+  }
   if (e instanceof BlobUnavailableError && e.cause instanceof InvalidHashSeqError) {
     return new HttpError(400, "not a hash seq", e.message);
   }

@@ -41,21 +41,64 @@ function observeBody(
   }, { highWaterMark: 4 });
 }
 
-/** Logs one JSON line per request and records its metrics. */
+/**
+ * A HEAD answered by a GET handler (Hono routes HEAD as GET) loses its body here rather than
+ * later in Hono, so that the request ends now. A JSON body's length becomes `Content-Length`,
+ * which must be the GET's (RFC 9110 §9.3.2) and would otherwise read 0; a stream whose length
+ * nobody declared is not produced just to measure it.
+ */
+async function dropHeadBody(c: Context): Promise<void> {
+  const headers = new Headers(c.res.headers);
+  const json = headers.get("Content-Type")?.startsWith("application/json") ?? false;
+  if (!headers.has("Content-Length") && json) {
+    headers.set("Content-Length", String((await c.res.arrayBuffer()).byteLength));
+  } else await c.res.body?.cancel();
+  c.res = new Response(null, { status: c.res.status, headers });
+}
+
+/** What inner middleware waits for: the request's response sent, cut or abandoned. */
+const sentHooks = new WeakMap<Request, (() => void)[]>();
+
+/**
+ * Runs `hook` once the response to `c`'s request has been sent in full, cut, or abandoned by
+ * the client: a streamed body goes on long after the handler returned. `observe` keeps the
+ * time; without it (a router used alone) the hook runs at once.
+ */
+export function whenSent(c: Context, hook: () => void): void {
+  const hooks = sentHooks.get(c.req.raw);
+  if (hooks === undefined) hook();
+  else hooks.push(hook);
+}
+
+/**
+ * Logs one JSON line per request and records its metrics, when its response has been sent: a
+ * download is in flight until its last byte has left.
+ */
 export function observe(metrics: Metrics, log: (line: string) => void): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
     metrics.inFlight.add(1);
+    const hooks: (() => void)[] = [];
+    sentHooks.set(c.req.raw, hooks);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      metrics.inFlight.add(-1);
+      for (const hook of hooks) hook();
+    };
     try {
       await next();
-    } finally {
-      metrics.inFlight.add(-1);
+    } catch (e) {
+      end();
+      throw e;
     }
     const route = c.req.routePath;
     const status = c.res.status;
     metrics.requests.add(1, { route, method: c.req.method, status: String(status) });
     let sent = 0;
-    const done = (outcome: string) =>
+    const done = (outcome: string) => {
+      end();
       log(JSON.stringify({
         time: new Date().toISOString(),
         method: c.req.method,
@@ -67,6 +110,8 @@ export function observe(metrics: Metrics, log: (line: string) => void): Middlewa
         ms: Math.round(performance.now() - start),
         remote: remoteAddress(c),
       }));
+    };
+    if (c.req.method === "HEAD" && c.res.body !== null) await dropHeadBody(c);
     const known = bodyInMemory(c.res);
     if (known !== undefined) {
       // Bytes, handed to Deno whole: counted as sent, and left unwrapped so they stay bytes.
@@ -84,10 +129,13 @@ export function observe(metrics: Metrics, log: (line: string) => void): Middlewa
   };
 }
 
-/** Rejects requests beyond `max` in flight with 429 and `Retry-After`. */
+/**
+ * Rejects requests beyond `max` in flight with 429 and `Retry-After`. A request holds its place
+ * until its response has been sent (`whenSent`): slow downloads are what the cap is for.
+ */
 export function limitInFlight(max: number, metrics: Metrics): MiddlewareHandler {
   let current = 0;
-  return async (_c, next) => {
+  return async (c, next) => {
     if (current >= max) {
       metrics.rejected.add(1);
       throw new HttpError(429, "too many requests", `more than ${max} requests in flight`, {
@@ -98,7 +146,7 @@ export function limitInFlight(max: number, metrics: Metrics): MiddlewareHandler 
     try {
       await next();
     } finally {
-      current--;
+      whenSent(c, () => current--);
     }
   };
 }
@@ -125,9 +173,36 @@ function sameToken(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Host names that only ever mean this machine. */
+function isLoopbackName(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
+}
+
+/**
+ * Why a token-less write from loopback is still refused, if it is: a loopback client may be a
+ * browser running another site's page. That page can send a POST to `127.0.0.1` (the browser
+ * says so in `Origin` and `Sec-Fetch-Site`), or point its own domain at `127.0.0.1` (DNS
+ * rebinding: then `Host` names that domain). Curl and other programs send neither header.
+ */
+function crossSiteWrite(request: Request): string | undefined {
+  const url = new URL(request.url);
+  if (!isLoopbackName(url.hostname)) {
+    return `the request is addressed to "${url.hostname}", not to a loopback name`;
+  }
+  const site = request.headers.get("Sec-Fetch-Site");
+  if (site !== null && site !== "same-origin" && site !== "none") {
+    return `a ${site} page may not write`;
+  }
+  const origin = request.headers.get("Origin");
+  if (origin !== null && origin !== url.origin) return `a page of ${origin} may not write`;
+  return undefined;
+}
+
 /**
  * Guards writes: `Authorization: Bearer <token>` when a token is configured (401 without
- * credentials, 403 with wrong ones); with none configured, only loopback clients may write.
+ * credentials, 403 with wrong ones); with none configured, only loopback clients may write, and
+ * not on behalf of another site's page (`crossSiteWrite`).
  */
 export function requireWriter(token: string | undefined): MiddlewareHandler {
   return async (c, next) => {
@@ -137,6 +212,14 @@ export function requireWriter(token: string | undefined): MiddlewareHandler {
           403,
           "forbidden",
           "writes are allowed from loopback only when GATEWAY_TOKEN is not set",
+        );
+      }
+      const refused = crossSiteWrite(c.req.raw);
+      if (refused !== undefined) {
+        throw new HttpError(
+          403,
+          "forbidden",
+          `${refused}; without GATEWAY_TOKEN, writes come from this machine's own programs and pages only`,
         );
       }
       return await next();
@@ -172,6 +255,9 @@ const EXPOSE_HEADERS = [
   "ETag",
   "Repr-Digest",
   "Content-Type",
+  "Content-Disposition",
+  "Location",
+  "Retry-After",
   "X-Blob-Size",
   "Willow-Entry-Timestamp",
   "Willow-Payload-Digest",

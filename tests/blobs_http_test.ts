@@ -106,6 +106,20 @@ Deno.test("blobs: every range form, If-Range, If-None-Match, 416", async () => {
     const bad = await get({ Range: "bytes=100000-" });
     assertEquals([bad.status, bad.headers.get("Content-Range")], [416, "bytes */100000"]);
     assertEquals((await bad.json()).error, "range not satisfiable");
+    // Refusals answer one request, not the blob: no cache may keep them.
+    assertEquals(bad.headers.get("Cache-Control"), "no-store");
+    const failed = await get({ "If-Match": '"nope"' });
+    assertEquals([failed.status, failed.headers.get("Cache-Control")], [412, "no-store"]);
+    assertEquals((await failed.json()).error, "precondition failed");
+    const badBao = await fetch(`${gw.url}/blobs/${body.hash}?format=bao`, {
+      headers: { Range: "bytes=100000-" },
+    });
+    assertEquals(badBao.status, 416);
+    assertEquals([badBao.headers.get("Cache-Control"), badBao.headers.get("Vary")], [
+      "no-store",
+      "Range",
+    ]);
+    await badBao.body?.cancel();
     for (const junk of ["bytes=abc", "items=0-1", "bytes=5-2", "bytes 0-1"]) {
       const res = await get({ Range: junk });
       assertEquals(res.status, 200, junk);
@@ -295,6 +309,53 @@ Deno.test("blobs: without a token, only loopback clients may write (403 from ano
   });
 });
 
+/** A raw HTTP/1.1 POST, so that `Host` can be anything (fetch sets it from the URL). */
+async function rawPost(url: string, host: string, body: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const head = `POST /blobs HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${body.length}\r\n` +
+      `Connection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(head + body));
+    const reply = new TextDecoder().decode(concat(await Array.fromAsync(conn.readable)));
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)![1]);
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+}
+
+Deno.test("blobs: without a token, another site's page cannot write through a loopback browser", async () => {
+  await withGateway(async (gw) => {
+    const data = new TextEncoder().encode("drive-by");
+    const own = new URL(gw.url).origin;
+    const refused: Record<string, string>[] = [
+      { Origin: "http://evil.example" },
+      { Origin: "null" },
+      { "Sec-Fetch-Site": "cross-site" },
+      { "Sec-Fetch-Site": "same-site" },
+    ];
+    for (const headers of refused) {
+      const res = await upload(gw.url, data, headers);
+      assertEquals([res.status, res.body.error], [403, "forbidden"], JSON.stringify(headers));
+      const del = await fetch(`${gw.url}/blobs/${"ab".repeat(32)}`, { method: "DELETE", headers });
+      assertEquals(del.status, 403);
+      await del.body?.cancel();
+    }
+    // DNS rebinding: another site's name pointed at 127.0.0.1, so Origin and Host agree.
+    assertEquals(await rawPost(gw.url, "evil.example:80", "drive-by"), 403);
+    assertEquals(await rawPost(gw.url, "localhost", "fine"), 201);
+    // The gateway's own page, and programs (no Origin at all), may.
+    const allowed: Record<string, string>[] = [
+      { Origin: own, "Sec-Fetch-Site": "same-origin" },
+      {},
+    ];
+    for (const headers of allowed) {
+      assert([200, 201].includes((await upload(gw.url, data, headers)).status));
+    }
+  });
+});
+
 Deno.test("blobs: DELETE unpins; the blob stays readable until GC, then 404", async () => {
   await withGateway(async (gw) => {
     const data = randomBytes(70_000, seededRandom(10));
@@ -333,7 +394,7 @@ Deno.test("blobs: a body cut short of its Content-Length is a client error, not 
   await withGateway(async (gw) => {
     const { port } = new URL(gw.url);
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
-    const head = `POST /blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`;
+    const head = `POST /blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`;
     await conn.write(new TextEncoder().encode(head));
     await conn.write(randomBytes(40_000, seededRandom(12)));
     await conn.closeWrite();
@@ -386,6 +447,52 @@ Deno.test("blobs: 429 with Retry-After beyond the in-flight cap; health stays re
     assertEquals((await slow).status, 201);
     const m = await (await fetch(`${gw.url}/metrics`)).text();
     assertEquals(metricValue(m, "gateway_requests_rejected_total"), 1);
+  }, { GATEWAY_MAX_INFLIGHT: "1" });
+});
+
+Deno.test("blobs: a download holds its in-flight place until its last byte; HEADs end at once", async () => {
+  await withGateway(async (gw) => {
+    const data = randomBytes(8 << 20, seededRandom(13));
+    const { body } = await upload(gw.url, data);
+    // A HEAD answered with a JSON error ends there (and says the GET's length), several times.
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${gw.url}/blobs/zz`, { method: "HEAD" });
+      assertEquals(head.status, 400);
+      const get = await fetch(`${gw.url}/blobs/zz`);
+      assertEquals(
+        head.headers.get("Content-Length"),
+        String((await get.arrayBuffer()).byteLength),
+      );
+    }
+    const download = await fetch(`${gw.url}/blobs/${body.hash}`);
+    const reader = download.body!.getReader();
+    const first = await reader.read();
+    const refused = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "HEAD" });
+    assertEquals(refused.status, 429, "the download is still in flight after its headers");
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    assert(metricValue(m, "gateway_requests_in_flight") >= 1);
+    const rest = [first.value!];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    assertEquals(concat(rest).length, data.length);
+    // Its place is free again once the body has ended (the log line comes at the same moment).
+    let after = 0;
+    for (let i = 0; i < 50 && after !== 200; i++) {
+      const res = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "HEAD" });
+      after = res.status;
+      if (after !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(after, 200);
+    // A download the client abandons frees its place too.
+    const abandoned = await fetch(`${gw.url}/blobs/${body.hash}`);
+    const partial = abandoned.body!.getReader();
+    await partial.read();
+    await partial.cancel();
+    let freed = 0;
+    for (let i = 0; i < 50 && freed !== 200; i++) {
+      freed = (await fetch(`${gw.url}/blobs/${body.hash}`, { method: "HEAD" })).status;
+      if (freed !== 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(freed, 200);
   }, { GATEWAY_MAX_INFLIGHT: "1" });
 });
 

@@ -29,6 +29,11 @@ export interface BaoSource extends Outboard {
   setReadWindow?(end: number): void;
   /** Pairs of this tree verified before, to take instead of reading and hashing them again. */
   readonly verifiedPairs?: VerifiedPairs;
+  /**
+   * The chunks this source holds, when not all of them (a blob held in part): asking for
+   * others is known to fail before anything is read.
+   */
+  readonly held?: ChunkRanges;
 }
 
 /** The 8-byte little-endian size that precedes an encoding. */

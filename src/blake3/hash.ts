@@ -66,7 +66,7 @@ function fromBase32(text: string): Uint8Array | undefined {
   let acc = 0;
   let bits = 0;
   let n = 0;
-  for (const ch of text.toLowerCase()) {
+  for (const ch of text) {
     const v = BASE32.indexOf(ch);
     if (v < 0) return undefined;
     acc = (acc << 5) | v;
@@ -82,20 +82,26 @@ function fromBase32(text: string): Uint8Array | undefined {
 }
 
 /**
- * Parses a hash from 64 hex characters (either case) or 52 base32 characters; throws
- * `InvalidHashError` with the reason otherwise.
+ * Parses a hash from 64 lowercase hex characters or 52 lowercase base32 characters (GATEWAY.md:
+ * "Any other string is 400"; one spelling per hash keeps one URL, one cache entry per blob);
+ * throws `InvalidHashError` with the reason otherwise.
  */
 export function parseHash(text: string): Hash {
-  let bytes: Uint8Array | undefined;
-  if (text.length === 64) bytes = fromHex(text);
-  else if (text.length === 52) bytes = fromBase32(text);
-  else {
+  if (text.length !== 64 && text.length !== 52) {
     throw new InvalidHashError(
       `a hash is 64 hex or 52 base32 characters, got ${text.length} characters`,
     );
   }
-  if (bytes === undefined) throw new InvalidHashError("a hash has only hex or base32 characters");
-  return bytes as Hash;
+  if (text !== text.toLowerCase()) throw new InvalidHashError("a hash is written in lowercase");
+  const bytes = text.length === 64 ? fromHex(text) : fromBase32(text);
+  if (bytes !== undefined) return bytes as Hash;
+  throw new InvalidHashError(
+    text.length === 64
+      ? "a hash of 64 characters has only hex digits"
+      : /^[a-z2-7]*$/.test(text)
+      ? "the last base32 character has bits set beyond the hash (not its canonical form)"
+      : "a hash of 52 characters has only base32 characters (a-z, 2-7)",
+  );
 }
 
 /** Constant-length byte equality (hashes, CVs). */

@@ -84,6 +84,24 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+/**
+ * A 412 or 416 of a blob: a JSON error like every other, with the blob's headers, but never
+ * stored by a cache: it answers one request's conditions or ranges, not the blob (RFC 9111 §3).
+ */
+function refusal(
+  status: 412 | 416,
+  headers: Headers,
+  blob: ServableBlob,
+): Response {
+  headers.set("Cache-Control", "no-store");
+  headers.set("Content-Type", "application/json");
+  const body = status === 416
+    ? { error: "range not satisfiable", detail: `the blob has ${blob.size} bytes` }
+    : { error: "precondition failed", detail: "If-Match names another representation" };
+  if (status === 416) headers.set("Content-Range", unsatisfiedContentRange(blob.size));
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
 /** Headers every blob response carries, whatever its status. */
 function commonHeaders(blob: ServableBlob, etag: EntityTag): Headers {
   return new Headers({
@@ -139,19 +157,11 @@ export async function blobResponse(
   const isHead = request.method === "HEAD";
   const outcome = evaluatePreconditions(request.method, request.headers, etag);
   if (outcome === "not-modified") return new Response(null, { status: 304, headers });
-  if (outcome === "precondition-failed") return new Response(null, { status: 412, headers });
+  if (outcome === "precondition-failed") return refusal(412, headers, blob);
   const decision = outcome === "range"
     ? parseRange(request.headers.get("Range"), blob.size)
     : { kind: "ignore" as const };
-  if (decision.kind === "unsatisfiable") {
-    headers.set("Content-Range", unsatisfiedContentRange(blob.size));
-    headers.set("Content-Type", "application/json");
-    const body = JSON.stringify({
-      error: "range not satisfiable",
-      detail: `the blob has ${blob.size} bytes`,
-    });
-    return new Response(body, { status: 416, headers });
-  }
+  if (decision.kind === "unsatisfiable") return refusal(416, headers, blob);
   if (decision.kind === "ignore") {
     headers.set("Content-Length", String(blob.size));
     if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
@@ -210,13 +220,8 @@ async function baoResponse(
   const query = baoQuery(request, url, blob.size);
   const base = commonHeaders(blob, blobEntityTag(blob.hash));
   if (query === "unsatisfiable") {
-    base.set("Content-Range", unsatisfiedContentRange(blob.size));
-    base.set("Content-Type", "application/json");
-    const body = JSON.stringify({
-      error: "range not satisfiable",
-      detail: `the blob has ${blob.size} bytes`,
-    });
-    return new Response(body, { status: 416, headers: base });
+    base.set("Vary", "Range");
+    return refusal(416, base, blob);
   }
   const tree = new BaoTree(blob.size, IROH_K);
   const truncated = query.truncate(blob.size);
@@ -231,7 +236,7 @@ async function baoResponse(
   headers.set("Accept-Ranges", "none");
   const outcome = evaluatePreconditions("HEAD", request.headers, etag);
   if (outcome === "not-modified") return new Response(null, { status: 304, headers });
-  if (outcome === "precondition-failed") return new Response(null, { status: 412, headers });
+  if (outcome === "precondition-failed") return refusal(412, headers, blob);
   const length = query.isEmpty ? 0 : 8 + encodedLength(tree, truncated);
   headers.set("Content-Length", String(length));
   if (request.method === "HEAD" || length === 0) {

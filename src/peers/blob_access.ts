@@ -72,6 +72,23 @@ export class BlobAccess {
     return stored === undefined ? undefined : this.store.source(hash, stored);
   }
 
+  /**
+   * The store alone as a provider of whole blobs, for `Cache-Control: only-if-cached`: a blob
+   * not held complete here is a `NotCachedError` (412), never a fetch.
+   */
+  cachedOnly(): { open(hash: Hash): Promise<KvBlobSource> } {
+    return {
+      open: async (hash) => {
+        const meta = await this.store.stat(hash);
+        if (meta === undefined || meta.partial !== undefined) {
+          const held = meta === undefined ? "" : "complete ";
+          throw new NotCachedError(`blob ${toHex(hash)} is not ${held}here`);
+        }
+        return this.store.source(hash, meta);
+      },
+    };
+  }
+
   #stored(hash: Hash, meta: BlobMeta, name: string | undefined): ServableBlob {
     const store = this.store;
     // Held while streamed: a cached blob is not evicted from under its reader.

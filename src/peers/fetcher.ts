@@ -82,10 +82,16 @@ interface Holder {
   readonly ranges: ChunkRanges;
 }
 
+/** What asking the peers found: who holds what, and the peers that could not be asked. */
+interface Discovered {
+  readonly holders: Holder[];
+  readonly errors: unknown[];
+}
+
 /** Holders of a blob, as asked at `at`. */
 interface Availability {
   readonly at: number;
-  readonly answer: Promise<Holder[]>;
+  readonly answer: Promise<Discovered>;
 }
 
 /** The chunk ranges that request exactly group `start` (whole, last group open-ended). */
@@ -140,25 +146,38 @@ export class BlobFetcher {
     return await contact;
   }
 
-  /** What each peer says it holds of `hash`, asked in parallel and remembered for a while. */
-  #holders(hash: Hash): Promise<Holder[]> {
+  /**
+   * What each peer says it holds of `hash`, asked in parallel and remembered for a while; with
+   * the failures of the peers that could not be asked, which make a miss 502 or 504 rather than
+   * 404, and are not remembered: such a peer may hold the blob, and is asked again next time.
+   */
+  #holders(hash: Hash): Promise<Discovered> {
     const key = toHex(hash);
     const cached = this.#availability.get(key);
     if (cached !== undefined && Date.now() - cached.at < this.#options.availabilityTtlMs) {
       return cached.answer;
     }
     const answer = Promise.all(
-      this.#peers.available().map(async (peer) => {
+      this.#peers.available().map(async (peer): Promise<Discovered> => {
         try {
           const ranges = await peerAvailability(peer, hash, this.#options.discoveryMs);
-          return ranges.isEmpty ? [] : [{ peer, ranges }];
+          return { holders: ranges.isEmpty ? [] : [{ peer, ranges }], errors: [] };
         } catch (e) {
           this.#failed(peer, e);
-          return [];
+          return { holders: [], errors: [e] };
         }
       }),
-    ).then((answers) => answers.flat());
-    this.#availability.set(key, { at: Date.now(), answer });
+    ).then((answers) => ({
+      holders: answers.flatMap((a) => a.holders),
+      errors: answers.flatMap((a) => a.errors),
+    }));
+    const entry = { at: Date.now(), answer };
+    this.#availability.set(key, entry);
+    answer.then(({ errors }) => {
+      if (errors.length > 0 && this.#availability.get(key) === entry) {
+        this.#availability.delete(key);
+      }
+    });
     return answer;
   }
 
@@ -181,8 +200,8 @@ export class BlobFetcher {
 
   /** First contact: the first group and a proof of the size, then a partial blob is stored. */
   async #contact(hash: Hash): Promise<BlobMeta> {
-    const holders = await this.#holders(hash);
-    const errors: unknown[] = [];
+    const { holders, errors: unasked } = await this.#holders(hash);
+    const errors = [...unasked];
     // Peers that hold the last chunk (an open-ended claim) can prove the size: try them first.
     const ordered = [...holders].sort((a, b) =>
       Number(b.ranges.isOpen) - Number(a.ranges.isOpen) || a.peer.rank - b.peer.rank
@@ -224,6 +243,13 @@ export class BlobFetcher {
       if (meta === undefined) {
         // Removed at once (by another instance's GC, say): the caller may simply ask again.
         throw new PeersFailedError(`blob ${toHex(hash)} was removed here as it arrived; retry`);
+      }
+      // The last chunk proved the size, but only whole groups are stored: fetch its group too,
+      // behind this answer, so that this gateway can prove the size in turn (to a gateway that
+      // lists it as a peer) and claims the end of the blob. A failure is the peers' to count.
+      const lastGroup = ChunkRanges.range(tree.chunks - 1);
+      if (!storedRanges(meta).isSuperset(tree.chunksRead(lastGroup))) {
+        this.ensureStored(hash, meta, lastGroup).catch(() => {});
       }
       return meta;
     }
@@ -383,7 +409,9 @@ export class BlobFetcher {
       p.markStored();
       inFlight.delete(g);
     };
-    const holders = (await this.#holders(hash)).filter((h) => !excluded.has(h.peer))
+    const discovered = await this.#holders(hash);
+    errors.push(...discovered.errors);
+    const holders = discovered.holders.filter((h) => !excluded.has(h.peer))
       .sort((a, b) => a.peer.rank - b.peer.rank);
     // Give each group to the best peer that claims it.
     const byPeer = new Map<Peer, number[]>();

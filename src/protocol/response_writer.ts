@@ -75,6 +75,14 @@ export class BlobUnavailableError extends ProvideError {
 }
 
 /**
+ * The provider holds the blob in part, without the requested chunks: known before reading, so
+ * it is no verification failure (a peer that asked can ask another).
+ */
+export class BlobIncompleteError extends ProvideError {
+  override name = "BlobIncompleteError";
+}
+
+/**
  * The response to `request`, as a stream of byte slices to write in order. Throws a
  * `ProvideError` (after the bytes that verified) when it cannot be completed; errors of the
  * provider itself pass through.
@@ -158,6 +166,9 @@ async function* sendBlob(
   hash: Hash,
   ranges: ChunkRanges,
 ): AsyncGenerator<Uint8Array> {
+  if (source.held !== undefined && !source.held.isSuperset(source.tree.chunksRead(ranges))) {
+    throw new BlobIncompleteError(index, hash, `only chunks ${source.held} of it are here`);
+  }
   yield sizeHeader(source.tree.size);
   try {
     yield* encodeRanges(source, ranges);

@@ -113,6 +113,9 @@ export interface GcReport {
 const META_CACHE_MS = 1000;
 const META_CACHE_ENTRIES = 10_000;
 
+/** How long a hash sequence's mark is trusted without reading it again. */
+const HASH_SEQ_SEEN_MS = 60_000;
+
 /** Blobs whose last activity is remembered before the inactive ones are forgotten. */
 const MAX_ACTIVE = 10_000;
 
@@ -139,6 +142,8 @@ export class BlobStore {
   readonly #writing = new Map<string, Promise<void>>();
   /** When each blob was last read or written here (hex hash → ms), for `inUseMs`. */
   readonly #active = new Map<string, number>();
+  /** Hash sequences found marked (hex hash → when), see `markHashSeq`. */
+  readonly #hashSeqsSeen = new Map<string, number>();
   /** Readers streaming each blob now (hex hash → count; see `holding`). */
   readonly #holds = new Map<string, number>();
   #pruneActiveAt = MAX_ACTIVE;
@@ -305,11 +310,22 @@ export class BlobStore {
     return entries.map((e) => e.value ?? undefined);
   }
 
-  /** Records that `hash` is a hash sequence (discovery then reports its children). */
+  /**
+   * Records that `hash` is a hash sequence (discovery then reports its children). Collections
+   * mark theirs on every read, so a mark seen in the last minute is not read again.
+   */
   async markHashSeq(hash: Hash): Promise<void> {
+    const hex = toHex(hash);
+    const seen = this.#hashSeqsSeen.get(hex);
+    if (seen !== undefined && Date.now() - seen < HASH_SEQ_SEEN_MS) return;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
-      if (entry.value === null || entry.value.hashSeq) return;
+      if (entry.value === null) return;
+      if (entry.value.hashSeq) {
+        if (this.#hashSeqsSeen.size >= META_CACHE_ENTRIES) this.#hashSeqsSeen.clear();
+        this.#hashSeqsSeen.set(hex, Date.now());
+        return;
+      }
       const op = this.kv.atomic().check(entry).set(keys.blob(hash), {
         ...entry.value,
         hashSeq: true,

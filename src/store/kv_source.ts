@@ -17,7 +17,9 @@ import type { Hash } from "../blake3/hash.ts";
 import type { BaoSource } from "../bao/encode.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
 import type { VerifiedPairs } from "../bao/verified_pairs.ts";
+import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { type BlobMeta, DATA_PAGE, keys, OB_PAGE_PAIRS } from "./layout.ts";
+import { storedRanges } from "./partial.ts";
 
 /** Largest span of data pages one `list` call fetches. */
 const MAX_SPAN = 32;
@@ -67,6 +69,7 @@ export class OutboardCache {
 
 export class KvBlobSource implements BaoSource {
   readonly tree: BaoTree;
+  readonly held: ChunkRanges | undefined;
   readonly #kv: Deno.Kv;
   /** Extra connections to the same database, for reads only (see `BlobStore`). */
   readonly #readers: readonly Deno.Kv[];
@@ -99,6 +102,7 @@ export class KvBlobSource implements BaoSource {
     this.#obCache = complete ? obCache : new OutboardCache(16);
     this.#consistency = complete ? "eventual" : "strong";
     this.tree = new BaoTree(meta.size, IROH_K);
+    this.held = complete ? undefined : storedRanges(meta);
     this.#pageCount = Math.ceil(meta.size / DATA_PAGE);
     this.#windowEnd = this.#pageCount;
   }
