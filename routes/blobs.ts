@@ -25,13 +25,16 @@ export interface BlobRouteDeps {
   maxUpload: number;
 }
 
-/** A blob stored here, ready to serve (404 when it is not here); never asks peers. */
-export async function servableBlob(
+/**
+ * A Willow payload stored here, ready to serve (404 when it is not here), restricted or not:
+ * the caller has checked the read; never asks peers.
+ */
+export async function servablePayload(
   store: BlobStore,
   hash: Hash,
   name?: string,
 ): Promise<ServableBlob> {
-  return await new BlobAccess(store).servable(hash, { name });
+  return await new BlobAccess(store).servable(hash, { name, includeRestricted: true });
 }
 
 /** Whether the request forbids fetching from elsewhere (RFC 9111 §5.2.1.7). */

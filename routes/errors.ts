@@ -13,6 +13,7 @@ import type { Metrics } from "../src/metrics.ts";
 import { InvalidWillowValueError, WillowDecodeError } from "../src/willow/errors.ts";
 import {
   NoCapabilityError,
+  NoLaterTimestampError,
   NotAuthorisedError,
   PayloadMismatchError,
   SecretsUnavailableError,
@@ -131,6 +132,7 @@ function willowError(e: unknown): HttpError | undefined {
     return new HttpError(403, "forbidden", e.message);
   }
   if (e instanceof UnknownNamespaceError) return new HttpError(404, "not found", e.message);
+  if (e instanceof NoLaterTimestampError) return new HttpError(409, "conflict", e.message);
   if (e instanceof SecretsUnavailableError) {
     return new HttpError(503, "secrets unavailable", e.message);
   }

@@ -18,6 +18,7 @@ import {
 } from "../src/protocol/request.ts";
 import { ProvideError, writeResponse } from "../src/protocol/response_writer.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { visible } from "../src/store/layout.ts";
 import { storeProvider } from "../src/store/blob_provider.ts";
 import { HttpError } from "./errors.ts";
 import { requestBody } from "../src/http/request_body.ts";
@@ -86,7 +87,7 @@ export function getRoutes(deps: GetRouteDeps): Hono {
     );
     const tag = { weak: false, opaque: getResponseTag(request) };
     const headers = { "ETag": formatEntityTag(tag), "Cache-Control": IMMUTABLE };
-    if ((await store.stat(request.hash)) === undefined) {
+    if (visible(await store.stat(request.hash)) === undefined) {
       throw new HttpError(404, "not found", `blob ${toHex(request.hash)} is not here`);
     }
     const method = c.req.raw.method;

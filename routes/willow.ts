@@ -22,7 +22,7 @@ import type { ReadProof } from "../src/willow/read_proof.ts";
 import type { IngestOutcome, StoredAuthorisedEntry } from "../src/willow/store/entry_store.ts";
 import { HostedNamespaces } from "../src/willow/store/namespaces.ts";
 import { readSubmission } from "../src/willow/submission.ts";
-import { corruptionCounter, servableBlob } from "./blobs.ts";
+import { corruptionCounter, servablePayload } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
 import { requestBody } from "../src/http/request_body.ts";
@@ -48,11 +48,10 @@ const SETTLE_EVERY_MS = 10 * 60_000;
 function bytesParam(text: string, what: string, length?: number): Uint8Array {
   const bytes = fromHex(text);
   if (bytes === undefined || (length !== undefined && bytes.length !== length)) {
-    throw new HttpError(
-      400,
-      `invalid ${what}`,
-      `expected ${length ? length * 2 : "an even number of"} hex characters`,
-    );
+    const expected = length === undefined
+      ? "hex digits, two per byte"
+      : `${length * 2} hex digits, got ${text.length} characters`;
+    throw new HttpError(400, `invalid ${what}`, `expected ${expected}`);
   }
   return bytes;
 }
@@ -73,8 +72,45 @@ function u64Param(text: string, name: string): bigint {
 function u64Json(value: unknown, name: string): bigint | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  if (typeof value === "string") return u64Param(value, name);
+  if (typeof value === "string" && /^\d{1,20}$/.test(value) && BigInt(value) <= U64_MAX) {
+    return BigInt(value);
+  }
   throw new HttpError(400, "invalid body", `${name} must be a u64 (a decimal string)`);
+}
+
+const AREA_FIELDS = ["subspace", "path", "from", "to"];
+
+/**
+ * The area of a delegation in JSON (README "Willow"): absent for the whole namespace, else an
+ * object of `AREA_FIELDS` only. Anything else is refused rather than read as "everything": a
+ * misspelt field must not widen what is granted.
+ */
+function areaJson(value: unknown): Area {
+  if (value === undefined) return { subspace: "any", path: EMPTY_PATH, times: ALL_TIMES };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "invalid body", "area is a JSON object");
+  }
+  const a = value as Record<string, unknown>;
+  const unknown = Object.keys(a).filter((k) => !AREA_FIELDS.includes(k));
+  if (unknown.length > 0) {
+    throw new HttpError(
+      400,
+      "invalid body",
+      `area has no field ${unknown.join(", ")}; its fields are ${AREA_FIELDS.join(", ")}`,
+    );
+  }
+  for (const field of ["subspace", "path"]) {
+    if (a[field] !== undefined && typeof a[field] !== "string") {
+      throw new HttpError(400, "invalid body", `area.${field} is a string`);
+    }
+  }
+  return {
+    subspace: a.subspace === undefined || a.subspace === "any"
+      ? "any"
+      : keyParam(a.subspace as string, "subspace"),
+    path: a.path === undefined ? EMPTY_PATH : pathFromUrl(a.path as string),
+    times: times(u64Json(a.from, "area.from"), u64Json(a.to, "area.to")),
+  };
 }
 
 function times(from: bigint | undefined, to: bigint | undefined): TimeRange {
@@ -226,16 +262,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       throw new HttpError(400, "invalid body", "user is a hex key");
     }
     const to = keyParam(body.user, "user");
-    const a = (body.area ?? {}) as Record<string, unknown>;
-    const subspace = a.subspace === undefined || a.subspace === "any"
-      ? "any"
-      : keyParam(String(a.subspace), "subspace");
-    const area: Area = {
-      subspace,
-      path: a.path === undefined ? EMPTY_PATH : pathFromUrl(String(a.path)),
-      times: times(u64Json(a.from, "from"), u64Json(a.to, "to")),
-    };
-    const cap = await hosted.delegate(ns, mode, area, to);
+    const cap = await hosted.delegate(ns, mode, areaJson(body.area), to);
     return c.json({ capability: toHex(encode((w) => writeMcCapability(w, cap))) }, 201);
   });
 
@@ -248,8 +275,13 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       q("from") === undefined ? undefined : u64Param(q("from")!, "from"),
       q("to") === undefined ? undefined : u64Param(q("to")!, "to"),
     );
-    const limit = q("limit") === undefined ? DEFAULT_LIMIT : Number(q("limit"));
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    const limitText = q("limit");
+    const limit = limitText === undefined
+      ? DEFAULT_LIMIT
+      : /^\d{1,4}$/.test(limitText)
+      ? Number(limitText)
+      : NaN;
+    if (!(limit >= 1 && limit <= MAX_LIMIT)) {
       throw new InvalidQueryError("limit", `must be an integer in 1..${MAX_LIMIT}`);
     }
     const url = new URL(c.req.url);
@@ -266,7 +298,9 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
         if (cursor === undefined || !(e instanceof TypeError)) throw e;
         throw new InvalidQueryError("cursor", "is not the `next` of this listing");
       });
-    c.header("Cache-Control", "private, no-cache");
+    // Entries come and go: revalidate; only a public namespace's listing may be shared.
+    const { public: shared } = await hosted.get(ns);
+    c.header("Cache-Control", shared ? "no-cache" : "private, no-cache");
     return c.json({
       entries: page.entries.map(storedJson),
       ...(page.cursor === undefined ? {} : { next: page.cursor }),
@@ -320,7 +354,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     }
     const { entry } = stored;
     const last = entry.path.at(-1);
-    const blob = await servableBlob(
+    const blob = await servablePayload(
       deps.store,
       entry.payloadDigest as Hash,
       last === undefined ? undefined : new TextDecoder().decode(last),

@@ -26,6 +26,11 @@ import {
   type OwnedCapability,
   receiver,
 } from "../src/willow/meadowcap.ts";
+import { U64_MAX } from "../src/willow/params.ts";
+import { parseHash } from "../src/blake3/hash.ts";
+import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
+import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
+import { encodeRequest, getRequest } from "../src/protocol/request.ts";
 import { type Path, pathFromStrings, pathOf } from "../src/willow/path.ts";
 import { pathToUrl } from "../src/willow/path_url.ts";
 import { readProofMessage } from "../src/willow/read_proof.ts";
@@ -312,6 +317,96 @@ Deno.test("willow http: submitted entries are stored, obsolete or refused", asyn
   });
 });
 
+Deno.test("willow http: bad input from review: areas, long paths, longer payloads, limits", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    const alfie = await generateKeyPair();
+    // An area that is not an object of known fields grants nothing: 400, never everything.
+    for (const area of ["abc", 42, [1], { prefix: "/blog" }, { path: 7 }, { from: "x" }]) {
+      const res = await fetch(`${g.url}/willow/${ns}/capabilities`, {
+        method: "POST",
+        headers: { ...AUTH, "Content-Type": "application/json" },
+        body: JSON.stringify({ mode: "read", user: toHex(alfie.publicKey), area }),
+      });
+      assertEquals(res.status, 400, JSON.stringify(area));
+      await res.body?.cancel();
+    }
+    // A path whose KV key would be too long: 400 to write, read or list, not a failed KV read.
+    const long = "/" + "%00".repeat(1000);
+    for (
+      const [method, url] of [
+        ["PUT", `${g.url}/willow/${ns}/${user}${long}`],
+        ["GET", `${g.url}/willow/${ns}/${user}${long}`],
+        [
+          "GET",
+          `${g.url}/willow/${ns}/entries?subspace=${user}&prefix=${encodeURIComponent(long)}`,
+        ],
+      ]
+    ) {
+      const res = await fetch(url, { method, headers: AUTH, body: method === "PUT" ? "x" : null });
+      assertEquals(
+        [res.status, (await json(res)).error],
+        [400, "path too long"],
+        `${method} ${url}`,
+      );
+    }
+    // A payload longer than the entry says is the wrong payload (400), not an upload over the
+    // gateway's limit (413).
+    const cap = await delegated(g, ns, { mode: "write", user: toHex(alfie.publicKey) });
+    const e = entryIn(ns, alfie.publicKey, ["p"], "eleven byte");
+    const longer = await submit(g, ns, e, cap, await signed(e, alfie), "eleven bytes!");
+    assertEquals([longer.status, longer.body.error], [400, "payload mismatch"]);
+    // Listing: `limit` in digits only; a public namespace's listing may be cached by anyone.
+    const bad = await fetch(`${g.url}/willow/${ns}/entries?limit=1e2`);
+    assertEquals(bad.status, 400);
+    await bad.body?.cancel();
+    const list = await fetch(`${g.url}/willow/${ns}/entries?limit=10`);
+    assertEquals(list.headers.get("Cache-Control"), "no-cache");
+    await list.body?.cancel();
+    // After an entry with the greatest timestamp, nothing newer can be written below it: 409.
+    const last = entryIn(ns, alfie.publicKey, ["far"], "end", U64_MAX);
+    assertEquals((await submit(g, ns, last, cap, await signed(last, alfie), "end")).status, 201);
+    const blocked = await fetch(`${g.url}/willow/${ns}/${toHex(alfie.publicKey)}/far/x`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "later",
+    });
+    assertEquals(blocked.status, 409);
+    await blocked.body?.cancel();
+  });
+});
+
+Deno.test("willow http: concurrent PUTs to one path all land, one after another", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g, { public: true });
+    const bodies = Array.from({ length: 6 }, (_, i) => `version ${i}`);
+    const answers = await Promise.all(bodies.map(async (body) => {
+      const res = await fetch(`${g.url}/willow/${ns}/${user}/conc`, {
+        method: "PUT",
+        headers: AUTH,
+        body,
+      });
+      return { status: res.status, body: await json(res) };
+    }));
+    for (const a of answers) assertEquals([a.status, a.body.status], [201, "stored"]);
+    // The newest by Willow's order (timestamp, then digest; the lengths here are equal) is what
+    // the path holds: the others were each stored, then pruned by a newer one.
+    const order = (a: typeof answers[number]) => {
+      const e = a.body.entry as Record<string, string>;
+      return [BigInt(e.timestamp), e.payloadDigest] as const;
+    };
+    const newest = answers.reduce((a, b) => {
+      const [ta, da] = order(a), [tb, db] = order(b);
+      return ta > tb || (ta === tb && da > db) ? a : b;
+    });
+    const read = await fetch(`${g.url}/willow/${ns}/${user}/conc`);
+    assertEquals(
+      await read.text(),
+      bodies[answers.indexOf(newest)],
+    );
+  });
+});
+
 Deno.test("willow http: the gateway process verifies submissions on its worker threads", async () => {
   // main.ts, as `deno task start` runs it, hands signatures to verification workers.
   const dir = await Deno.makeTempDir({ prefix: "willow-process-" });
@@ -489,6 +584,56 @@ Deno.test("willow http: a namespace that is not public is read with a read proof
     const everything = `/willow/${ns}/entries`;
     assertEquals(await status(everything, await proofHeaders(cap, carol, "GET", everything)), 403);
     assertEquals(await status(path, { "Willow-Read-Timestamp": "1" }), 400);
+  });
+});
+
+Deno.test("willow http: payloads of a namespace that is not public are not public blobs", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g);
+    const put = await fetch(`${g.url}/willow/${ns}/${user}/private/key`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "secret data",
+    });
+    const digest = ((await json(put)).entry as Record<string, string>).payloadDigest;
+    const E = ChunkRanges.EMPTY;
+    const status = async (target: string, init: RequestInit = {}) => {
+      const res = await fetch(g.url + target, init);
+      await res.body?.cancel();
+      return res.status;
+    };
+    const getBody = encodeRequest(
+      getRequest(parseHash(digest), ChunkRangesSeq.fromRanges([ChunkRanges.ALL, E])),
+    );
+    const publicReads = async () => [
+      await status(`/blobs/${digest}`),
+      await status(`/blobs/${digest}`, { method: "HEAD" }),
+      await status(`/blobs/${digest}?format=bao`),
+      await status(`/blobs/${digest}/outboard`),
+      await status(`/get/${digest}`),
+      await status(`/get`, { method: "POST", body: getBody as Uint8Array<ArrayBuffer> }),
+    ];
+    // Knowing the digest reads nothing, and does not even tell that it is stored.
+    assertEquals(await publicReads(), [404, 404, 404, 404, 404, 404]);
+    const found = await json(await fetch(`${g.url}/discovery/${digest}`));
+    assertEquals([found.complete, found.size], [false, null]);
+    // Uploaded in public by someone who has the bytes, it is public from then on.
+    const upload = await fetch(`${g.url}/blobs`, {
+      method: "POST",
+      headers: AUTH,
+      body: "secret data",
+    });
+    assertEquals((await json(upload)).hash, digest);
+    assertEquals(await publicReads(), [200, 200, 200, 200, 200, 200]);
+    // A public namespace's payloads are public blobs at once.
+    const open = await createNamespace(g, { public: true });
+    const shared = await fetch(`${g.url}/willow/${open.ns}/${open.user}/note`, {
+      method: "PUT",
+      headers: AUTH,
+      body: "shared data",
+    });
+    const sharedDigest = ((await json(shared)).entry as Record<string, string>).payloadDigest;
+    assertEquals(await status(`/blobs/${sharedDigest}`), 200);
   });
 });
 

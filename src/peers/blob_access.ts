@@ -17,7 +17,7 @@ import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import { BlobNotFoundError } from "../store/errors.ts";
 import type { KvBlobSource } from "../store/kv_source.ts";
-import type { BlobMeta } from "../store/layout.ts";
+import { type BlobMeta, visible } from "../store/layout.ts";
 import { storedRanges } from "../store/partial.ts";
 import { ArrivingSource } from "./arriving_source.ts";
 import { NotCachedError, NotOnPeersError } from "./errors.ts";
@@ -28,6 +28,8 @@ export interface ServeOptions {
   name?: string;
   /** `Cache-Control: only-if-cached`: never ask peers; fail with `NotCachedError` instead. */
   onlyIfCached?: boolean;
+  /** Serve a restricted blob (`BlobMeta.restricted`): for its namespace, after a read proof. */
+  includeRestricted?: boolean;
 }
 
 export class BlobAccess {
@@ -39,6 +41,8 @@ export class BlobAccess {
    */
   async servable(hash: Hash, options: ServeOptions = {}): Promise<ServableBlob> {
     let meta = await this.store.readMeta(hash);
+    // Not here, as far as the public knows: and not to be fetched from peers over it either.
+    if (meta?.restricted && !options.includeRestricted) throw new BlobNotFoundError(toHex(hash));
     if (meta === undefined) {
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
       if (this.fetcher === undefined) throw new BlobNotFoundError(toHex(hash));
@@ -59,6 +63,7 @@ export class BlobAccess {
    */
   async open(hash: Hash): Promise<KvBlobSource | undefined> {
     let meta = await this.store.stat(hash);
+    if (meta?.restricted) return undefined;
     if (meta?.partial === undefined && meta !== undefined) return this.store.source(hash, meta);
     if (this.fetcher === undefined) return undefined;
     try {
@@ -79,7 +84,7 @@ export class BlobAccess {
   cachedOnly(): { open(hash: Hash): Promise<KvBlobSource> } {
     return {
       open: async (hash) => {
-        const meta = await this.store.stat(hash);
+        const meta = visible(await this.store.stat(hash));
         if (meta === undefined || meta.partial !== undefined) {
           const held = meta === undefined ? "" : "complete ";
           throw new NotCachedError(`blob ${toHex(hash)} is not ${held}here`);

@@ -14,7 +14,7 @@ import { HashSeq } from "../collection/hash_seq.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../ranges/range_spec.ts";
 import type { BlobStore } from "../store/blob_store.ts";
-import type { BlobMeta } from "../store/layout.ts";
+import { type BlobMeta, visible } from "../store/layout.ts";
 import { storedRanges } from "../store/partial.ts";
 import type { Request } from "./request.ts";
 
@@ -78,7 +78,7 @@ async function children(
 async function metas(store: BlobStore, hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
   const out: (BlobMeta | undefined)[] = [];
   for (let i = 0; i < hashes.length; i += 10) {
-    out.push(...await store.statMany(hashes.slice(i, i + 10)));
+    out.push(...(await store.statMany(hashes.slice(i, i + 10))).map(visible));
   }
   return out;
 }
@@ -89,7 +89,7 @@ export async function availability(
   hash: Hash,
   options: { asHashSeq?: boolean } = {},
 ): Promise<Availability> {
-  const meta = await store.stat(hash);
+  const meta = visible(await store.stat(hash));
   const info: Availability = describe(hash, meta);
   const seq = await children(store, hash, meta, options.asHashSeq ?? false);
   if (seq !== undefined) {
@@ -116,7 +116,7 @@ export async function answerable(store: BlobStore, request: Request): Promise<Ch
   if (request.type === "getMany") {
     hashes = [...request.hashes];
   } else {
-    const meta = await store.stat(request.hash);
+    const meta = visible(await store.stat(request.hash));
     // Any index past 0 is a child, whichever the first one asked for is.
     const wantsChildren = request.ranges.nonEmpty(1).next().done !== true;
     const seq = wantsChildren ? await children(store, request.hash, meta, true) : undefined;

@@ -19,7 +19,9 @@ export function storeProvider(store: BlobStore): BlobProvider {
   return {
     async open(hash: Hash, ranges?: ChunkRanges): Promise<KvBlobSource | undefined> {
       const source = await store.open(hash);
-      if (source === undefined || ranges === undefined) return source;
+      // Answers to peers are public reads.
+      if (source === undefined || source.meta.restricted) return undefined;
+      if (ranges === undefined) return source;
       const { size, groupBytes } = source.tree;
       const wanted = ranges.truncate(size);
       if (wanted.isEmpty || size === 0) return source;

@@ -59,6 +59,12 @@ export interface ImportOptions {
   maxSize?: number;
   /** The pin to take on the blob (default `USER_PIN`); `null` imports without pinning. */
   pin?: string | null;
+  /**
+   * A payload of a namespace that is not public (`BlobMeta.restricted`): a blob new here stays
+   * hidden from public reads. Importing one without this makes it public: whoever imports it so
+   * knows its bytes and publishes them.
+   */
+  restricted?: boolean;
 }
 
 export interface ImportResult {
@@ -239,7 +245,7 @@ export class BlobStore {
       await outboard.close();
       await writer.flush();
       const sniffedType = sniffContentType(head.subarray(0, Math.min(size, SNIFF_LEN)), size);
-      return await this.#commitImport(dataId, hash, size, pin, sniffedType);
+      return await this.#commitImport(dataId, hash, size, pin, sniffedType, options.restricted);
     } catch (e) {
       // Whatever is in flight may still land: the tail scan in #deletePages catches it.
       await writer.flush().catch(() => {});
@@ -258,10 +264,19 @@ export class BlobStore {
     size: number,
     pin: string | null,
     sniffedType: string | undefined,
+    restricted = false,
   ): Promise<ImportResult> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
       if (existing.value !== null && existing.value.partial === undefined) {
+        if (existing.value.restricted && !restricted) {
+          // Imported in public: public from now on.
+          const { restricted: _, ...open } = existing.value;
+          if (!(await this.kv.atomic().check(existing).set(keys.blob(hash), open).commit()).ok) {
+            continue;
+          }
+          this.#metaCache.delete(toHex(hash));
+        }
         if (pin !== null) await this.pin(hash, pin);
         const now = Date.now();
         await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
@@ -280,6 +295,8 @@ export class BlobStore {
         ...(refs === 0 ? { unpinnedAt: Date.now() } : {}),
         ...(sniffedType === undefined ? {} : { sniffedType }),
         ...(old?.cached ? { cached: true } : {}),
+        // Data that came from peers (`old`) was public already.
+        ...(restricted && old === null ? { restricted: true } : {}),
       };
       const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
         .delete(keys.upload(dataId));

@@ -72,6 +72,20 @@ export interface BlobMeta {
   readonly cached?: boolean;
   /** Known to be a hash sequence (a collection's root): discovery reports its children. */
   readonly hashSeq?: boolean;
+  /**
+   * Stored only as a payload of Willow namespaces that are not public: served only through
+   * them (with a read proof), and nowhere else (`visible`), until it is imported without this.
+   */
+  readonly restricted?: true;
+}
+
+/**
+ * The metadata as the public sees it (`/blobs`, `/get`, discovery, collections, peers): a
+ * restricted blob is not there. Knowing its digest must not be enough to read a payload that a
+ * namespace's read capabilities guard, nor to learn that it is stored.
+ */
+export function visible(meta: BlobMeta | undefined): BlobMeta | undefined {
+  return meta?.restricted ? undefined : meta;
 }
 
 /** An import in progress. */

@@ -227,13 +227,11 @@ export class EntryStore {
    * obsolete. Rejects with `UnstorablePathError` for a path too long for a KV key.
    */
   ingest(a: AuthorisedEntry): Promise<IngestOutcome> {
-    const key = pathKey(a.entry.path);
-    if (key.length > MAX_PATH_KEY) {
-      return Promise.reject(
-        new UnstorablePathError(
-          `paths here have keys of at most ${MAX_PATH_KEY} bytes; this one needs ${key.length}`,
-        ),
-      );
+    let key: Uint8Array;
+    try {
+      key = storableKey(a.entry.path);
+    } catch (e) {
+      return Promise.reject(e);
     }
     return new Promise((resolve, reject) => {
       const q = toHex(a.entry.namespaceId) + toHex(a.entry.subspaceId);
@@ -384,6 +382,12 @@ export class EntryStore {
    * Reads the subspace's version and the slots at `pathKeys` (duplicates read once, by hex path
    * key), in as few round trips as `getMany` allows, and none for directory slots the cache
    * holds for that version.
+   *
+   * The version is read first, on its own: the slots, read in several calls, are then at that
+   * version or later. Later means another writer committed in between, and then the version
+   * check of the commit planned on them fails. Read in the same calls, a slot could predate a
+   * commit that the version read after it already shows, and the check would pass on stale
+   * slots.
    */
   async #readSlots(
     ns: NamespaceId,
@@ -394,10 +398,8 @@ export class EntryStore {
     const all = new Map(pathKeys.map((k) => [toHex(k), k]));
     const cached = this.#cache.get(q);
     const uncached = [...all].filter(([hex]) => !cached?.slots.has(hex)).map(([, k]) => k);
-    const [version, ...read] = await this.#getMany([
-      keys.version(ns, ss),
-      ...uncached.map((k) => keys.slot(ns, ss, k)),
-    ]);
+    const version = await this.#kv.get<bigint>(keys.version(ns, ss));
+    const read = await this.#getMany(uncached.map((k) => keys.slot(ns, ss, k)));
     const view = new Map<string, SlotAt>();
     uncached.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(read[i].value) }));
     const rest = [...all].filter(([hex]) => !view.has(hex)).map(([, k]) => k);
@@ -408,7 +410,7 @@ export class EntryStore {
       const again = await this.#getMany(rest.map((k) => keys.slot(ns, ss, k)));
       rest.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(again[i].value) }));
     }
-    return { version: version as Deno.KvEntryMaybe<bigint>, view };
+    return { version, view };
   }
 
   /** `getMany` over any number of keys. */
@@ -609,8 +611,7 @@ export class EntryStore {
     subspace: SubspaceId,
     path: Path,
   ): Promise<StoredAuthorisedEntry | undefined> {
-    const key = pathKey(path);
-    if (key.length > MAX_PATH_KEY) return undefined;
+    const key = storableKey(path);
     const [slot, prunings] = await Promise.all([
       this.#kv.get<Uint8Array>(keys.slot(ns, subspace, key)),
       this.#prunings(ns),
@@ -629,7 +630,7 @@ export class EntryStore {
     subspace: SubspaceId,
     path: Path,
   ): Promise<bigint | undefined> {
-    const { view } = await this.#readSlots(ns, subspace, prefixKeys(pathKey(path)));
+    const { view } = await this.#readSlots(ns, subspace, prefixKeys(storableKey(path)));
     let latest: bigint | undefined;
     for (const { slot } of view.values()) {
       const t = slot?.entry?.t;
@@ -640,7 +641,7 @@ export class EntryStore {
 
   /** A page of the entries `q` selects. */
   async query(ns: NamespaceId, q: EntryQuery): Promise<EntryPage> {
-    const prefix = q.prefix === undefined ? new Uint8Array(0) : pathKey(q.prefix);
+    const prefix = q.prefix === undefined ? new Uint8Array(0) : storableKey(q.prefix);
     const prunings = await this.#prunings(ns);
     const selector = q.subspace === undefined
       ? { prefix: keys.slots(ns) }
@@ -707,6 +708,20 @@ export class EntryStore {
     }
     return { unpinned, prunings };
   }
+}
+
+/**
+ * The KV path key of `path`; `UnstorablePathError` when it is too long for a Deno KV key: no
+ * entry can be stored there, and asking is a client error rather than a failed KV read.
+ */
+function storableKey(path: Path): Uint8Array {
+  const key = pathKey(path);
+  if (key.length > MAX_PATH_KEY) {
+    throw new UnstorablePathError(
+      `paths here have keys of at most ${MAX_PATH_KEY} bytes; this one needs ${key.length}`,
+    );
+  }
+  return key;
 }
 
 /** `COMMIT_LIMITS` less `records` bookkeeping records (versions, tokens, `pincheck`s). */

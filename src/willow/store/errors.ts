@@ -32,6 +32,14 @@ export class PayloadMismatchError extends Error {
   override name = "PayloadMismatchError";
 }
 
+/**
+ * A write at a path where a stored entry (at it or at a prefix) has the greatest timestamp: no
+ * entry there can be newer.
+ */
+export class NoLaterTimestampError extends Error {
+  override name = "NoLaterTimestampError";
+}
+
 /** A valid entry whose path is too long for a Deno KV key (see `MAX_PATH_KEY`). */
 export class UnstorablePathError extends Error {
   override name = "UnstorablePathError";

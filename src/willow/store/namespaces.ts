@@ -16,6 +16,8 @@
 
 import { bytesEqual, type Hash, toHex } from "../../blake3/hash.ts";
 import type { BlobStore } from "../../store/blob_store.ts";
+import { UploadTooLargeError } from "../../store/errors.ts";
+import { U64_MAX } from "../params.ts";
 import { type Area, areaIncludesArea, areaIncludesEntry } from "../area.ts";
 import { encode } from "../codec.ts";
 import { type Entry, makeEntry } from "../entry.ts";
@@ -44,6 +46,7 @@ import { CapabilityStore } from "./capability_store.ts";
 import { EntryStore, type IngestOutcome } from "./entry_store.ts";
 import {
   NoCapabilityError,
+  NoLaterTimestampError,
   NotAuthorisedError,
   PayloadMismatchError,
   UnknownNamespaceError,
@@ -51,6 +54,9 @@ import {
 import { keys, type NamespaceRecord } from "./layout.ts";
 import { blobPayloads } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
+
+/** Attempts of a gateway write that keeps losing to concurrent writes at the same path. */
+const MAX_WRITE_ATTEMPTS = 10;
 
 export interface HostedNamespacesOptions {
   /** The 32 bytes of `GATEWAY_SECRET_KEY`; without them no namespace can be created or written. */
@@ -161,6 +167,8 @@ export class HostedNamespaces {
    * Writes `payload` at `path` of `subspace`, signed with the gateway's widest write capability
    * that covers it. The timestamp is now, or just after the newest entry at a prefix of the path
    * if that is later (a clock behind a peer's must not make the write obsolete on arrival).
+   * Writes to one path at once may pick the same timestamp, and then all but one would be
+   * obsolete: each that is tries again, just after the entry that won, so every write lands.
    */
   async write(
     namespace: NamespaceId,
@@ -170,31 +178,40 @@ export class HostedNamespaces {
   ): Promise<WriteResult> {
     const record = await this.get(namespace);
     const secret = await this.#userSecret(record);
-    return await this.#withPayload(payload, async (blob) => {
-      const latest = await this.entries.latestTimestamp(namespace, subspace, path);
-      const t = now();
-      const entry = makeEntry({
-        namespaceId: namespace,
-        subspaceId: subspace,
-        path,
-        timestamp: latest !== undefined && latest >= t ? latest + 1n : t,
-        payloadLength: BigInt(blob.size),
-        payloadDigest: blob.hash,
-      });
-      const cap = await this.capabilities.select(
-        namespace,
-        record.user as UserPublicKey,
-        "write",
-        (granted) => areaIncludesEntry(granted, entry),
-      );
-      if (cap === undefined) {
-        throw new NoCapabilityError(
-          "the gateway holds no write capability for that subspace and path",
+    return await this.#withPayload(record, payload, async (blob) => {
+      for (let attempt = 0;; attempt++) {
+        const latest = await this.entries.latestTimestamp(namespace, subspace, path);
+        if (latest === U64_MAX) {
+          throw new NoLaterTimestampError(
+            "an entry at this path or a prefix of it has the greatest timestamp there is: " +
+              "nothing written here can be newer",
+          );
+        }
+        const t = now();
+        const entry = makeEntry({
+          namespaceId: namespace,
+          subspaceId: subspace,
+          path,
+          timestamp: latest !== undefined && latest >= t ? latest + 1n : t,
+          payloadLength: BigInt(blob.size),
+          payloadDigest: blob.hash,
+        });
+        const cap = await this.capabilities.select(
+          namespace,
+          record.user as UserPublicKey,
+          "write",
+          (granted) => areaIncludesEntry(granted, entry),
         );
+        if (cap === undefined) {
+          throw new NoCapabilityError(
+            "the gateway holds no write capability for that subspace and path",
+          );
+        }
+        const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
+        const outcome = await this.ingest(namespace, entry, cap, signature);
+        const lost = outcome.status === "obsolete" && outcome.reason === "newer";
+        if (!lost || attempt >= MAX_WRITE_ATTEMPTS) return { entry, outcome };
       }
-      const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
-      const outcome = await this.ingest(namespace, entry, cap, signature);
-      return { entry, outcome };
     });
   }
 
@@ -209,7 +226,7 @@ export class HostedNamespaces {
     signature: Signature,
     payload?: PayloadInput,
   ): Promise<IngestOutcome> {
-    await this.get(namespace);
+    const record = await this.get(namespace);
     if (!bytesEqual(entry.namespaceId, namespace)) {
       throw new NotAuthorisedError("the entry belongs to another namespace");
     }
@@ -218,22 +235,30 @@ export class HostedNamespaces {
       throw new NotAuthorisedError("the capability and signature do not authorise this entry");
     }
     if (payload === undefined) return await this.entries.ingest(authorised);
-    const maxSize = Math.min(payload.maxSize, Number(entry.payloadLength));
-    return await this.#withPayload({ ...payload, maxSize }, async (blob) => {
+    // Beyond the entry's length the payload cannot be its own: a mismatch, not an upload over
+    // the gateway's limit.
+    const named = Number(entry.payloadLength);
+    const maxSize = Math.min(payload.maxSize, named);
+    return await this.#withPayload(record, { ...payload, maxSize }, async (blob) => {
       if (
         !bytesEqual(blob.hash, entry.payloadDigest) || BigInt(blob.size) !== entry.payloadLength
       ) {
         throw new PayloadMismatchError("the payload is not the one the entry names");
       }
       return await this.entries.ingest(authorised);
+    }).catch((e) => {
+      if (!(e instanceof UploadTooLargeError) || named >= payload.maxSize) throw e;
+      throw new PayloadMismatchError(`the payload is longer than the entry's ${named} bytes`);
     });
   }
 
   /**
-   * Imports a payload under a lease (so it is not collected before an entry pins it), runs
-   * `use`, and releases the lease.
+   * Imports a payload of `record`'s namespace under a lease (so it is not collected before an
+   * entry pins it), runs `use`, and releases the lease. A payload of a namespace that is not
+   * public is restricted (`BlobMeta.restricted`): read through the namespace only.
    */
   async #withPayload<T>(
+    record: NamespaceRecord,
     payload: PayloadInput,
     use: (blob: { hash: Hash; size: number }) => Promise<T>,
   ): Promise<T> {
@@ -242,6 +267,7 @@ export class HostedNamespaces {
       const blob = await this.#blobs.import(payload.body, {
         maxSize: payload.maxSize,
         pin: lease.holder,
+        restricted: !record.public,
       });
       return await use(blob);
     } finally {
