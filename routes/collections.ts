@@ -14,6 +14,7 @@ import { loadCollection } from "../src/collection/stored.ts";
 import type { Metrics } from "../src/metrics.ts";
 import type { BlobAccess } from "../src/peers/blob_access.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { visible } from "../src/store/layout.ts";
 import { corruptionCounter, onlyIfCached } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
 import { requireWriter } from "./middleware.ts";
@@ -64,7 +65,8 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
 
   app.get("/collections/:hash", async (c) => {
     const collection = await stored(c.req.raw, parseHash(c.req.param("hash")));
-    const listing = await collectionListing(collection, (h) => store.stat(h));
+    // A restricted child (a private Willow payload) is not here, as far as a listing tells.
+    const listing = await collectionListing(collection, async (h) => visible(await store.stat(h)));
     c.header("Vary", "Accept");
     c.header("Cache-Control", LISTING_CACHE_CONTROL);
     c.header("X-Content-Type-Options", "nosniff");

@@ -28,6 +28,7 @@ import {
 } from "../src/willow/meadowcap.ts";
 import { U64_MAX } from "../src/willow/params.ts";
 import { parseHash } from "../src/blake3/hash.ts";
+import { Collection } from "../src/collection/collection.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
 import { encodeRequest, getRequest } from "../src/protocol/request.ts";
@@ -617,6 +618,20 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
     assertEquals(await publicReads(), [404, 404, 404, 404, 404, 404]);
     const found = await json(await fetch(`${g.url}/discovery/${digest}`));
     assertEquals([found.complete, found.size], [false, null]);
+    // Nor does a collection made up to name it (its own blobs uploaded, not the payload).
+    const made = Collection.create([{ name: "key.txt", hash: parseHash(digest) }]);
+    for (const blob of [made.meta, made.hashSeq.bytes]) {
+      const up = await fetch(`${g.url}/blobs`, {
+        method: "POST",
+        headers: AUTH,
+        body: blob as Uint8Array<ArrayBuffer>,
+      });
+      assertEquals(up.status, 201);
+      await up.body?.cancel();
+    }
+    const listing = await json(await fetch(`${g.url}/collections/${toHex(made.hash)}`));
+    assertEquals((listing.entries as { size: number | null }[])[0].size, null);
+    assertEquals(await status(`/collections/${toHex(made.hash)}/key.txt`), 404);
     // Uploaded in public by someone who has the bytes, it is public from then on.
     const upload = await fetch(`${g.url}/blobs`, {
       method: "POST",

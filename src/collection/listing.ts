@@ -31,7 +31,7 @@ export interface ListingEntry {
 export interface Listing {
   readonly hash: string;
   readonly entries: readonly ListingEntry[];
-  /** Bytes of the children stored here. */
+  /** Bytes of the children whose size is known here (held whole or in part). */
   readonly totalSize: number;
 }
 
