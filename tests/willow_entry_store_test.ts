@@ -368,6 +368,13 @@ Deno.test("willow entry store: queries by subspace, prefix and time, in pages", 
     } while (cursor !== undefined);
     assertEquals(pages.flat(), ["A:a/1@1", "A:a/2@2", "A:a/3@3", "A:ab@5", "A:b/1@4"]);
     assert(pages.length >= 3);
+    // A page that ends exactly at the last entry hands out no cursor to an empty page.
+    const exact = await f.entries.query(ns, { subspace: f.alfie, limit: 5 });
+    assertEquals([exact.entries.length, exact.cursor], [5, undefined]);
+    const short = await f.entries.query(ns, { subspace: f.alfie, limit: 4 });
+    assert(short.cursor !== undefined);
+    const after = await f.entries.query(ns, { subspace: f.alfie, limit: 4, cursor: short.cursor });
+    assertEquals([labels(after), after.cursor], [["A:b/1@4"], undefined]);
     const got = await f.entries.get(ns, f.alfie, pathFromStrings("a", "2"));
     assertEquals(got && label(got.entry, f.tags), "A:a/2@2");
     assertEquals(await f.entries.get(ns, f.alfie, pathFromStrings("a")), undefined);

@@ -677,6 +677,7 @@ Deno.test("willow http: listing entries by subspace, prefix, time and pages", as
     assertEquals((first.entries as unknown[]).length, 2);
     const rest = await list(`?subspace=${user}&limit=2&cursor=${first.next}`);
     assertEquals((rest.entries as Record<string, string>[]).map((e) => e.path), ["/b/1"]);
+    assertEquals((await list(`?subspace=${user}&limit=3`)).next, undefined, "nothing follows");
     for (const bad of ["limit=0", "limit=1001", "from=x", "from=5&to=5", "cursor=garbage!"]) {
       const res = await fetch(`${g.url}/willow/${ns}/entries?${bad}`);
       assertEquals(res.status, 400, bad);

@@ -648,6 +648,9 @@ export class EntryStore {
       : belowSelector(ns, q.subspace, prefix);
     const iter = this.#kv.list<Uint8Array>(selector, { cursor: q.cursor, batchSize: 500 });
     const entries: StoredAuthorisedEntry[] = [];
+    // Once the page is full: where it ended. A cursor is handed out only if another entry
+    // follows (or the scan stopped before knowing), never one that leads to an empty page.
+    let full: string | undefined;
     let scanned = 0;
     for await (const e of iter) {
       const ss = e.key[3] as Uint8Array;
@@ -658,11 +661,11 @@ export class EntryStore {
         (q.times === undefined || rangeIncludes(q.times, stored.t, compareTimes)) &&
         !hidden(prunings, ss, key, stored)
       ) {
+        if (full !== undefined) return { entries, cursor: full };
         entries.push(view(ns, ss, key, stored));
+        if (entries.length >= q.limit) full = iter.cursor;
       }
-      if (entries.length >= q.limit || ++scanned >= SCAN_LIMIT) {
-        return { entries, cursor: iter.cursor };
-      }
+      if (++scanned >= SCAN_LIMIT) return { entries, cursor: full ?? iter.cursor };
     }
     return { entries };
   }
