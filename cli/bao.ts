@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Hash, InvalidHashError, parseHash, toHex } from "../src/blake3/hash.ts";
+import { type Hash, InvalidHashError, parseTypedHash, toHex } from "../src/blake3/hash.ts";
 import { Hasher } from "../src/blake3/hasher.ts";
 import { BaoDecoder } from "../src/bao/decode.ts";
 import { type BaoSource, encodeRanges, sizeHeader } from "../src/bao/encode.ts";
@@ -186,7 +186,7 @@ async function decodeCommand(args: Args): Promise<void> {
   const [hashText, input, out] = expectPositional(args, ["HASH", "IN", "OUT"]);
   let root: Hash;
   try {
-    root = parseHash(hashText);
+    root = parseTypedHash(hashText);
   } catch (e) {
     throw new UsageError(e instanceof InvalidHashError ? e.message : String(e));
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Hash, parseHash } from "../src/blake3/hash.ts";
+import { type Hash, parseTypedHash } from "../src/blake3/hash.ts";
 import { UsageError } from "./args.ts";
 
 export type Target =
@@ -30,7 +30,7 @@ function fromUrl(url: URL): Target {
     throw new UsageError(`${url.href} is not a /blobs/<hash> or /collections/<hash> URL`);
   }
   const gateway = url.origin + segments.slice(0, at).join("/");
-  const hash = parseHash(segments[at + 1]);
+  const hash = parseTypedHash(segments[at + 1]);
   const rest = segments.slice(at + 2);
   if (segments[at] === "blobs") {
     if (rest.length > 0) throw new UsageError(`${url.href} is not a blob URL`);
@@ -62,8 +62,8 @@ export function parseTarget(text: string): Target {
     return fromUrl(url);
   }
   const slash = text.indexOf("/");
-  if (slash < 0) return { kind: "blob", hash: parseHash(text) };
+  if (slash < 0) return { kind: "blob", hash: parseTypedHash(text) };
   const name = text.slice(slash + 1);
-  const hash = parseHash(text.slice(0, slash));
+  const hash = parseTypedHash(text.slice(0, slash));
   return name === "" ? { kind: "collection", hash } : { kind: "entry", hash, name };
 }

@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   const blobs = new BlobAccess(store, fetcher);
   const app = new Hono();
-  app.use("*", observe(metrics, deps.log));
+  app.use("*", observe(metrics, deps.log, config.sendTimeoutMs));
   app.use("*", readCors());
   // Health and metrics stay reachable when the gateway is saturated.
   app.route("/", healthRoutes());

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
 import { BaoTree, IROH_K } from "../src/bao/tree.ts";
-import { blobResponse, type ServableBlob } from "../src/http/blob_response.ts";
+import { blobResponse, refusal, type ServableBlob } from "../src/http/blob_response.ts";
 import { evaluatePreconditions, formatEntityTag } from "../src/http/conditional.ts";
 import { BlobAccess } from "../src/peers/blob_access.ts";
 import { verifiedBody } from "../src/http/verified_body.ts";
@@ -77,7 +77,8 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     const hash = parseHash(c.req.param("hash"));
     const cachedOnly = onlyIfCached(c.req.raw);
     // The size, with its proof (404, 412, 502, 504 as for the blob itself).
-    const { size } = await deps.blobs.servable(hash, { onlyIfCached: cachedOnly });
+    const blob = await deps.blobs.servable(hash, { onlyIfCached: cachedOnly });
+    const size = blob.size;
     const tree = new BaoTree(size, IROH_K);
     const etag = { weak: false, opaque: `${toHex(hash)}.obao4` };
     const headers = new Headers({
@@ -87,9 +88,9 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
       "X-Blob-Size": String(size),
     });
     const method = c.req.raw.method;
-    if (evaluatePreconditions(method, c.req.raw.headers, etag) === "not-modified") {
-      return new Response(null, { status: 304, headers });
-    }
+    const outcome = evaluatePreconditions(method, c.req.raw.headers, etag);
+    if (outcome === "not-modified") return new Response(null, { status: 304, headers });
+    if (outcome === "precondition-failed") return refusal(412, headers, blob);
     headers.set("Content-Type", "application/octet-stream");
     headers.set("Content-Length", String(tree.outboardSize));
     if (method === "HEAD" || tree.outboardSize === 0) return new Response(null, { headers });

@@ -8,21 +8,51 @@ import { bodyInMemory } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { HttpError } from "./errors.ts";
 
+/** A response cut because its client read nothing of it for `ms`. */
+class SendTimeoutError extends Error {
+  override name = "SendTimeoutError";
+}
+
 /**
  * Passes `body` through, reporting each chunk's size and, once, how it ended: the end of the
- * stream, an error (a cut response) or the client going away.
+ * stream, an error (a cut response), the client going away, or the client reading nothing for
+ * `sendTimeoutMs` while the body had bytes for it ("stalled": then the response is cut, or a
+ * stalled reader would hold its in-flight place, its blob and its buffers for ever). Time spent
+ * waiting for the source (a peer, storage) does not count. One timer per response, re-armed
+ * when it fires, not per chunk.
  */
 function observeBody(
   body: ReadableStream<Uint8Array>,
+  sendTimeoutMs: number,
   onBytes: (n: number) => void,
-  onEnd: (outcome: "complete" | "error" | "cancelled") => void,
+  onEnd: (outcome: "complete" | "error" | "cancelled" | "stalled") => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let lastPull = performance.now();
+  let reading = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const check = () => {
+        const idle = performance.now() - lastPull;
+        if (reading || idle < sendTimeoutMs) {
+          timer = setTimeout(check, reading ? sendTimeoutMs : sendTimeoutMs - idle);
+          return;
+        }
+        controller.error(new SendTimeoutError(`the client read nothing for ${sendTimeoutMs} ms`));
+        onEnd("stalled");
+        reader.cancel().catch(() => {});
+      };
+      timer = setTimeout(check, sendTimeoutMs);
+    },
     async pull(controller) {
+      lastPull = performance.now();
+      reading = true;
       try {
         const { done, value } = await reader.read();
         if (done) {
+          stop();
           controller.close();
           onEnd("complete");
           return;
@@ -30,11 +60,16 @@ function observeBody(
         onBytes(value.length);
         controller.enqueue(value);
       } catch (e) {
+        stop();
         controller.error(e);
         onEnd("error");
+      } finally {
+        reading = false;
+        lastPull = performance.now();
       }
     },
     async cancel(reason) {
+      stop();
       onEnd("cancelled");
       await reader.cancel(reason);
     },
@@ -43,14 +78,15 @@ function observeBody(
 
 /**
  * A HEAD answered by a GET handler (Hono routes HEAD as GET) loses its body here rather than
- * later in Hono, so that the request ends now. A JSON body's length becomes `Content-Length`,
- * which must be the GET's (RFC 9110 §9.3.2) and would otherwise read 0; a stream whose length
- * nobody declared is not produced just to measure it.
+ * later in Hono, so that the request ends now. The length of a generated document (JSON, a page,
+ * metrics) becomes `Content-Length`, which must be the GET's (RFC 9110 §9.3.2) and would
+ * otherwise read 0; a stream of data whose length nobody declared is not produced just to
+ * measure it.
  */
 async function dropHeadBody(c: Context): Promise<void> {
   const headers = new Headers(c.res.headers);
-  const json = headers.get("Content-Type")?.startsWith("application/json") ?? false;
-  if (!headers.has("Content-Length") && json) {
+  const document = /^(application\/json|text\/)/.test(headers.get("Content-Type") ?? "");
+  if (!headers.has("Content-Length") && document) {
     headers.set("Content-Length", String((await c.res.arrayBuffer()).byteLength));
   } else await c.res.body?.cancel();
   c.res = new Response(null, { status: c.res.status, headers });
@@ -74,7 +110,11 @@ export function whenSent(c: Context, hook: () => void): void {
  * Logs one JSON line per request and records its metrics, when its response has been sent: a
  * download is in flight until its last byte has left.
  */
-export function observe(metrics: Metrics, log: (line: string) => void): MiddlewareHandler {
+export function observe(
+  metrics: Metrics,
+  log: (line: string) => void,
+  sendTimeoutMs: number,
+): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
     metrics.inFlight.add(1);
@@ -121,7 +161,7 @@ export function observe(metrics: Metrics, log: (line: string) => void): Middlewa
     }
     if (c.res.body === null) return done("complete");
     // The body streams after the handler returns: log when it has ended (or was cut).
-    const body = observeBody(c.res.body, (n) => {
+    const body = observeBody(c.res.body, sendTimeoutMs, (n) => {
       sent += n;
       metrics.bytesOut.add(n);
     }, done);

@@ -24,6 +24,7 @@ import { HostedNamespaces } from "../src/willow/store/namespaces.ts";
 import { readSubmission } from "../src/willow/submission.ts";
 import { corruptionCounter, servablePayload } from "./blobs.ts";
 import { HttpError } from "./errors.ts";
+import { BlobNotFoundError } from "../src/store/errors.ts";
 import { requireWriter } from "./middleware.ts";
 import { requestBody } from "../src/http/request_body.ts";
 
@@ -86,7 +87,9 @@ const AREA_FIELDS = ["subspace", "path", "from", "to"];
  * misspelt field must not widen what is granted.
  */
 function areaJson(value: unknown): Area {
-  if (value === undefined) return { subspace: "any", path: EMPTY_PATH, times: ALL_TIMES };
+  if (value === undefined || value === null) {
+    return { subspace: "any", path: EMPTY_PATH, times: ALL_TIMES };
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "invalid body", "area is a JSON object");
   }
@@ -354,14 +357,18 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     }
     const { entry } = stored;
     const last = entry.path.at(-1);
+    // One answer for every way of not having it: whether the blob exists elsewhere (another
+    // namespace's restricted payload, say) is not this entry's reader's business.
+    const notHere = new HttpError(404, "not found", "the entry's payload is not stored here");
+    if (!(await hosted.payloadHere(entry))) throw notHere;
     const blob = await servablePayload(
       deps.store,
       entry.payloadDigest as Hash,
       last === undefined ? undefined : new TextDecoder().decode(last),
-    );
-    if (BigInt(blob.size) !== entry.payloadLength) {
-      throw new HttpError(404, "not found", "the entry's payload is not stored here");
-    }
+    ).catch((e) => {
+      throw e instanceof BlobNotFoundError ? notHere : e;
+    });
+    if (BigInt(blob.size) !== entry.payloadLength) throw notHere;
     const res = await blobResponse(c.req.raw, blob, {
       onCorruption: corruptionCounter(deps.metrics),
     });

@@ -24,8 +24,13 @@ export interface Config {
   peers: string[];
   /** Largest accepted upload in bytes. */
   maxUpload: number;
-  /** Requests served at once before new ones get 429. */
+  /** Requests served at once (until their responses are sent) before new ones get 429. */
   maxInFlight: number;
+  /**
+   * How long a client may read nothing of a response before it is cut (as nginx's
+   * `send_timeout`): a stalled reader holds its in-flight place until then.
+   */
+  sendTimeoutMs: number;
   /** Milliseconds between garbage collections (0 disables the timer). */
   gcIntervalMs: number;
   /** An upload without a heartbeat for this long is presumed dead. */
@@ -105,6 +110,7 @@ export const DEFAULTS = {
   kvPath: "./data/gateway.kv",
   maxUpload: 16 * 2 ** 30,
   maxInFlight: 512,
+  sendTimeoutMs: 60_000,
   gcIntervalSeconds: 300,
   uploadStaleSeconds: 600,
   cacheBytes: 4 * 2 ** 30,
@@ -134,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       .map((p) => url(p, "GATEWAY_PEERS")),
     maxUpload: bytes("GATEWAY_MAX_UPLOAD", DEFAULTS.maxUpload),
     maxInFlight: int("GATEWAY_MAX_INFLIGHT", DEFAULTS.maxInFlight, 1, 1_000_000),
+    sendTimeoutMs: int("GATEWAY_SEND_TIMEOUT", DEFAULTS.sendTimeoutMs, 1, 3_600_000),
     gcIntervalMs: 1000 * int("GATEWAY_GC_INTERVAL", DEFAULTS.gcIntervalSeconds, 0, YEAR),
     uploadStaleMs: 1000 * int("GATEWAY_UPLOAD_STALE", DEFAULTS.uploadStaleSeconds, 1, YEAR),
     cacheBytes: bytes("GATEWAY_CACHE_BYTES", DEFAULTS.cacheBytes),

@@ -2,7 +2,13 @@ import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { createBLAKE3 } from "hash-wasm";
 import vectors from "./vectors/blake3_test_vectors.json" with { type: "json" };
 import { Hasher } from "../src/blake3/hasher.ts";
-import { InvalidHashError, parseHash, toBase32, toHex } from "../src/blake3/hash.ts";
+import {
+  InvalidHashError,
+  parseHash,
+  parseTypedHash,
+  toBase32,
+  toHex,
+} from "../src/blake3/hash.ts";
 import { availableBackends, withBackend } from "../src/blake3/kernel.ts";
 import { portableBackend } from "../src/blake3/portable.ts";
 import { loadSimdBackend } from "../src/blake3/simd.ts";
@@ -131,6 +137,8 @@ Deno.test("hash text forms: hex and base32 round-trip, everything else is reject
   }
   assertThrows(() => parseHash(hex.toUpperCase()), InvalidHashError, "lowercase");
   assertThrows(() => parseHash(b32.toUpperCase()), InvalidHashError, "lowercase");
+  // What a person types (CLI arguments) may be in either case.
+  assertEquals(toHex(parseTypedHash(hex.toUpperCase())), hex);
   // A base32 string whose unused trailing bits are set names no hash.
   const last = "abcdefghijklmnopqrstuvwxyz234567".indexOf(b32[51]);
   const noncanonical = b32.slice(0, 51) + "abcdefghijklmnopqrstuvwxyz234567"[last ^ 1];

@@ -496,6 +496,37 @@ Deno.test("blobs: a download holds its in-flight place until its last byte; HEAD
   }, { GATEWAY_MAX_INFLIGHT: "1" });
 });
 
+Deno.test("blobs: a client that reads nothing for GATEWAY_SEND_TIMEOUT is cut and frees its place", async () => {
+  await withGateway(async (gw) => {
+    const data = randomBytes(32 << 20, seededRandom(14));
+    const { body } = await upload(gw.url, data);
+    const stalled = await fetch(`${gw.url}/blobs/${body.hash}`);
+    const reader = stalled.body!.getReader();
+    await reader.read();
+    // It reads no more. Meanwhile, others wait their turn (429)...
+    const busy = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "HEAD" });
+    assertEquals(busy.status, 429);
+    // ... until the send timeout cuts it.
+    let after = 0;
+    for (let i = 0; i < 100 && after !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = (await fetch(`${gw.url}/blobs/${body.hash}`, { method: "HEAD" })).status;
+    }
+    assertEquals(after, 200);
+    // The stalled response was cut, not completed: reading on fails short of its length.
+    let got = 0;
+    const short = await (async () => {
+      try {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) got += r.value.length;
+        return false;
+      } catch {
+        return true;
+      }
+    })();
+    assert(short || got < data.length, `read ${got} of ${data.length}`);
+  }, { GATEWAY_MAX_INFLIGHT: "1", GATEWAY_SEND_TIMEOUT: "300" });
+});
+
 Deno.test("blobs: CORS for reads exposes the range and digest headers", async () => {
   await withGateway(async (gw) => {
     const { body } = await upload(gw.url, randomBytes(3000, seededRandom(12)));

@@ -500,12 +500,16 @@ Deno.test("peers: a peer that cannot be asked makes a miss 502 or 504, not 404, 
   try {
     const data = randomBytes(40_000, seededRandom(28));
     const { body } = await upload(a.url, data);
-    const down = await fetch(`${b.url}/blobs/${body.hash}`);
-    assertEquals([down.status, (await down.json()).error], [502, "peers failed"]);
+    // Failing, then resting after repeated failures: a miss stays 502 all along.
+    for (let i = 0; i < 4; i++) {
+      const down = await fetch(`${b.url}/blobs/${body.hash}`);
+      assertEquals([down.status, (await down.json()).error], [502, "peers failed"], `try ${i}`);
+    }
     mode = "stall";
-    // Rested after its failure, the peer is asked once its rest is over.
+    // Resting after its failures (502 meanwhile), the peer is asked once its rest is over.
     let stall: Response | undefined;
-    for (let i = 0; i < 40 && stall?.status !== 504; i++) {
+    for (let i = 0; i < 100 && stall?.status !== 504; i++) {
+      if (stall !== undefined) assertEquals(stall.status, 502);
       await stall?.body?.cancel();
       await new Promise((r) => setTimeout(r, 100));
       stall = await fetch(`${b.url}/blobs/${body.hash}`);
@@ -786,6 +790,8 @@ Deno.test("peers: the outboard of a blob B holds in part is completed from A; on
     assertEquals(await bytes(res), await bytes(direct));
     const again = await fetch(url, { headers: { "If-None-Match": res.headers.get("ETag")! } });
     assertEquals(again.status, 304);
+    const other = await fetch(url, { headers: { "If-Match": '"another"' } });
+    assertEquals([other.status, (await other.json()).error], [412, "precondition failed"]);
     const m = await (await fetch(`${b.url}/metrics`)).text();
     assertEquals(metricValue(m, "gateway_verification_failures_total", '{source="store"}'), 0);
   });

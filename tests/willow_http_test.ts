@@ -632,6 +632,45 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
     const listing = await json(await fetch(`${g.url}/collections/${toHex(made.hash)}`));
     assertEquals((listing.entries as { size: number | null }[])[0].size, null);
     assertEquals(await status(`/collections/${toHex(made.hash)}/key.txt`), 404);
+    // only-if-cached answers as for a blob that is not here (412), not as for one refused.
+    const cachedOnly = { headers: { "Cache-Control": "only-if-cached" } };
+    assertEquals(await status(`/blobs/${digest}`, cachedOnly), 412);
+    assertEquals(await status(`/blobs/${"ab".repeat(32)}`, cachedOnly), 412);
+    // Nor an entry of another namespace that names it: anyone may write to a communal one.
+    const communal = await createNamespace(g, { kind: "communal", public: true });
+    const mallory = await generateKeyPair();
+    const stolen = makeEntry({
+      namespaceId: asPublicKey(fromHex(communal.ns)!),
+      subspaceId: mallory.publicKey as SubspaceId,
+      path: pathFromStrings("stolen.txt"),
+      timestamp: now(),
+      payloadLength: 11n,
+      payloadDigest: parseHash(digest),
+    });
+    const own = communalCapability(
+      asPublicKey(fromHex(communal.ns)!),
+      mallory.publicKey,
+      "write",
+    );
+    const taken = await submit(g, communal.ns, stolen, own, await signed(stolen, mallory));
+    assertEquals(taken.status, 201, "a valid entry is stored; its payload is not its to have");
+    const theft = await fetch(
+      `${g.url}/willow/${communal.ns}/${toHex(mallory.publicKey)}/stolen.txt`,
+    );
+    assertEquals([theft.status, (await json(theft)).detail], [
+      404,
+      "the entry's payload is not stored here",
+    ]);
+    const absent = makeEntry({
+      ...stolen,
+      path: pathFromStrings("absent.txt"),
+      payloadDigest: hash(utf8.encode("nothing")),
+    });
+    await submit(g, communal.ns, absent, own, await signed(absent, mallory));
+    const none = await fetch(
+      `${g.url}/willow/${communal.ns}/${toHex(mallory.publicKey)}/absent.txt`,
+    );
+    assertEquals((await json(none)).detail, "the entry's payload is not stored here");
     // Uploaded in public by someone who has the bytes, it is public from then on.
     const upload = await fetch(`${g.url}/blobs`, {
       method: "POST",

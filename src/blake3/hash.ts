@@ -104,6 +104,11 @@ export function parseHash(text: string): Hash {
   );
 }
 
+/** A hash typed or pasted by a person (the CLI's arguments): either case is meant alike. */
+export function parseTypedHash(text: string): Hash {
+  return parseHash(text.toLowerCase());
+}
+
 /** Constant-length byte equality (hashes, CVs). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -88,7 +88,7 @@ function base64(bytes: Uint8Array): string {
  * A 412 or 416 of a blob: a JSON error like every other, with the blob's headers, but never
  * stored by a cache: it answers one request's conditions or ranges, not the blob (RFC 9111 §3).
  */
-function refusal(
+export function refusal(
   status: 412 | 416,
   headers: Headers,
   blob: ServableBlob,

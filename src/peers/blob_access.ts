@@ -41,8 +41,12 @@ export class BlobAccess {
    */
   async servable(hash: Hash, options: ServeOptions = {}): Promise<ServableBlob> {
     let meta = await this.store.readMeta(hash);
-    // Not here, as far as the public knows: and not to be fetched from peers over it either.
-    if (meta?.restricted && !options.includeRestricted) throw new BlobNotFoundError(toHex(hash));
+    if (meta?.restricted && !options.includeRestricted) {
+      // Not here, as far as the public knows, with the answers of a blob not here; but it is
+      // not fetched from peers over the stored copy either.
+      if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
+      throw new BlobNotFoundError(toHex(hash));
+    }
     if (meta === undefined) {
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
       if (this.fetcher === undefined) throw new BlobNotFoundError(toHex(hash));

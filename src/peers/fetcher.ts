@@ -148,8 +148,9 @@ export class BlobFetcher {
 
   /**
    * What each peer says it holds of `hash`, asked in parallel and remembered for a while; with
-   * the failures of the peers that could not be asked, which make a miss 502 or 504 rather than
-   * 404, and are not remembered: such a peer may hold the blob, and is asked again next time.
+   * the failures of the peers that could not be asked (failing now, or resting after failures),
+   * which make a miss 502 or 504 rather than 404, and are not remembered: such a peer may hold
+   * the blob, and is asked again next time.
    */
   #holders(hash: Hash): Promise<Discovered> {
     const key = toHex(hash);
@@ -157,8 +158,12 @@ export class BlobFetcher {
     if (cached !== undefined && Date.now() - cached.at < this.#options.availabilityTtlMs) {
       return cached.answer;
     }
+    const asked = this.#peers.available();
+    const resting = this.#peers.peers.filter((p) => !asked.includes(p)).map((p) =>
+      new Error(`${p.url}: resting after repeated failures`)
+    );
     const answer = Promise.all(
-      this.#peers.available().map(async (peer): Promise<Discovered> => {
+      asked.map(async (peer): Promise<Discovered> => {
         try {
           const ranges = await peerAvailability(peer, hash, this.#options.discoveryMs);
           return { holders: ranges.isEmpty ? [] : [{ peer, ranges }], errors: [] };
@@ -169,7 +174,7 @@ export class BlobFetcher {
       }),
     ).then((answers) => ({
       holders: answers.flatMap((a) => a.holders),
-      errors: answers.flatMap((a) => a.errors),
+      errors: [...answers.flatMap((a) => a.errors), ...resting],
     }));
     const entry = { at: Date.now(), answer };
     this.#availability.set(key, entry);

@@ -371,7 +371,9 @@ export class EntryStore {
 
   /** The entries of the batch whose payload is stored, with the length the entry names. */
   async #withPayload(batch: readonly Pending[]): Promise<Set<Pending>> {
-    const sizes = await this.#payloads.sizes(batch.map((p) => p.a.entry.payloadDigest));
+    const sizes = await this.#payloads.sizes(
+      batch.map((p) => ({ ns: p.a.entry.namespaceId, hash: p.a.entry.payloadDigest })),
+    );
     return new Set(batch.filter((p, i) => {
       const size = sizes[i];
       return size !== undefined && BigInt(size) === p.a.entry.payloadLength;

@@ -52,7 +52,7 @@ import {
   UnknownNamespaceError,
 } from "./errors.ts";
 import { keys, type NamespaceRecord } from "./layout.ts";
-import { blobPayloads } from "./payloads.ts";
+import { blobPayloads, grantPayload, type PayloadStore } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
 
 /** Attempts of a gateway write that keeps losing to concurrent writes at the same path. */
@@ -85,6 +85,7 @@ export interface PayloadInput {
 export class HostedNamespaces {
   readonly #kv: Deno.Kv;
   readonly #blobs: BlobStore;
+  readonly #payloads: PayloadStore;
   readonly entries: EntryStore;
   readonly secrets: SecretStore;
   readonly capabilities: CapabilityStore;
@@ -93,7 +94,8 @@ export class HostedNamespaces {
   constructor(kv: Deno.Kv, blobs: BlobStore, options: HostedNamespacesOptions = {}) {
     this.#kv = kv;
     this.#blobs = blobs;
-    this.entries = new EntryStore(kv, blobPayloads(blobs), { staleMs: options.staleMs });
+    this.#payloads = blobPayloads(blobs);
+    this.entries = new EntryStore(kv, this.#payloads, { staleMs: options.staleMs });
     this.secrets = new SecretStore(kv, options.gatewaySecret);
     this.capabilities = new CapabilityStore(kv);
   }
@@ -178,7 +180,7 @@ export class HostedNamespaces {
   ): Promise<WriteResult> {
     const record = await this.get(namespace);
     const secret = await this.#userSecret(record);
-    return await this.#withPayload(record, payload, async (blob) => {
+    return await this.#withPayload(namespace, record, payload, async (blob) => {
       for (let attempt = 0;; attempt++) {
         const latest = await this.entries.latestTimestamp(namespace, subspace, path);
         if (latest === U64_MAX) {
@@ -239,7 +241,7 @@ export class HostedNamespaces {
     // the gateway's limit.
     const named = Number(entry.payloadLength);
     const maxSize = Math.min(payload.maxSize, named);
-    return await this.#withPayload(record, { ...payload, maxSize }, async (blob) => {
+    return await this.#withPayload(namespace, record, { ...payload, maxSize }, async (blob) => {
       if (
         !bytesEqual(blob.hash, entry.payloadDigest) || BigInt(blob.size) !== entry.payloadLength
       ) {
@@ -258,6 +260,7 @@ export class HostedNamespaces {
    * public is restricted (`BlobMeta.restricted`): read through the namespace only.
    */
   async #withPayload<T>(
+    namespace: NamespaceId,
     record: NamespaceRecord,
     payload: PayloadInput,
     use: (blob: { hash: Hash; size: number }) => Promise<T>,
@@ -269,10 +272,23 @@ export class HostedNamespaces {
         pin: lease.holder,
         restricted: !record.public,
       });
+      // Whatever it was before, this namespace has the bytes: it may use them.
+      if (!record.public) await grantPayload(this.#kv, namespace, blob.hash);
       return await use(blob);
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * Whether `entry`'s payload is here for its namespace: stored with the entry's length and, if
+   * restricted, imported by this namespace (`PayloadStore.sizes`).
+   */
+  async payloadHere(entry: Entry): Promise<boolean> {
+    const [size] = await this.#payloads.sizes([
+      { ns: entry.namespaceId, hash: entry.payloadDigest },
+    ]);
+    return size !== undefined && BigInt(size) === entry.payloadLength;
   }
 
   /**
