@@ -15,11 +15,12 @@ class SendTimeoutError extends Error {
 
 /**
  * Passes `body` through, reporting each chunk's size and, once, how it ended: the end of the
- * stream, an error (a cut response), the client going away, or the client reading nothing for
- * `sendTimeoutMs` while the body had bytes for it ("stalled": then the response is cut, or a
- * stalled reader would hold its in-flight place, its blob and its buffers for ever). Time spent
- * waiting for the source (a peer, storage) does not count. One timer per response, re-armed
- * when it fires, not per chunk.
+ * stream, an error (a cut response), the client going away, or the client taking no chunk for
+ * `sendTimeoutMs` while the body had one for it ("stalled": then the response is cut, or a
+ * stalled reader would hold its in-flight place, its blob and its buffers for ever). Chunks are
+ * up to 64 KiB, so a client slower than 64 KiB per `sendTimeoutMs` counts as stalled too. Time
+ * spent waiting for the source (a peer, storage) does not count. One timer per response,
+ * re-armed when it fires, not per chunk.
  */
 function observeBody(
   body: ReadableStream<Uint8Array>,

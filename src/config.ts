@@ -27,8 +27,8 @@ export interface Config {
   /** Requests served at once (until their responses are sent) before new ones get 429. */
   maxInFlight: number;
   /**
-   * How long a client may read nothing of a response before it is cut (as nginx's
-   * `send_timeout`): a stalled reader holds its in-flight place until then.
+   * How long a response may wait for its client to take its next piece (64 KiB) before it is
+   * cut, as nginx's `send_timeout`: a stalled reader holds its in-flight place until then.
    */
   sendTimeoutMs: number;
   /** Milliseconds between garbage collections (0 disables the timer). */

@@ -19,7 +19,7 @@ import {
   payloadHolder,
 } from "../src/willow/store/entry_store.ts";
 import { UnstorablePathError } from "../src/willow/store/errors.ts";
-import { blobPayloads } from "../src/willow/store/payloads.ts";
+import { blobPayloads, grantPayload } from "../src/willow/store/payloads.ts";
 import { decodeSlot, keys, MAX_PATH_KEY } from "../src/willow/store/layout.ts";
 import {
   authorised,
@@ -401,3 +401,29 @@ Deno.test("willow entry store: paths too long for a KV key are refused; the long
     const fits = { ...tooLong, path: limit };
     assertEquals(await f.entries.ingest(await authorised(f.w, fits)), STORED(0));
   }));
+
+Deno.test("willow payloads: a restricted blob exists only for the entries granted that copy", async () => {
+  const { kv, blobs } = await openStores();
+  try {
+    const payloads = blobPayloads(blobs);
+    const bytes = new TextEncoder().encode("kept in private");
+    const { hash } = await blobs.import(ReadableStream.from([bytes]), {
+      pin: null,
+      restricted: true,
+    });
+    const meta = (await blobs.stat(hash))!;
+    const mine = new Uint8Array(32).fill(1), theirs = new Uint8Array(32).fill(2);
+    await grantPayload(kv, hash, mine, meta);
+    // A grant for another copy (collected since, and imported again) names other data.
+    await grantPayload(kv, hash, theirs, { ...meta, dataId: "an earlier copy" });
+    assertEquals(
+      await payloads.sizes([{ hash, entry: mine }, { hash, entry: theirs }]),
+      [bytes.length, undefined],
+    );
+    // Public, it is there for every entry.
+    await blobs.import(ReadableStream.from([bytes]), { pin: null });
+    assertEquals(await payloads.sizes([{ hash, entry: theirs }]), [bytes.length]);
+  } finally {
+    kv.close();
+  }
+});

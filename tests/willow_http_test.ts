@@ -661,6 +661,35 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
       404,
       "the entry's payload is not stored here",
     ]);
+    // Nor an entry of the same namespace, where its author may write but not read the original.
+    const carol = await generateKeyPair();
+    const carolArea = { subspace: user, path: "/carol" };
+    const carolWrite = await delegated(g, ns, {
+      mode: "write",
+      user: toHex(carol.publicKey),
+      area: carolArea,
+    });
+    const carolRead = await delegated(g, ns, {
+      mode: "read",
+      user: toHex(carol.publicKey),
+      area: carolArea,
+    });
+    const copied = makeEntry({
+      ...stolen,
+      namespaceId: asPublicKey(fromHex(ns)!),
+      subspaceId: asPublicKey(fromHex(user)!) as SubspaceId,
+      path: pathFromStrings("carol", "x"),
+    });
+    const put2 = await submit(g, ns, copied, carolWrite, await signed(copied, carol));
+    assertEquals(put2.status, 201);
+    const target = `/willow/${ns}/${user}/carol/x`;
+    const carolGet = await fetch(g.url + target, {
+      headers: await proofHeaders(carolRead, carol, "GET", target),
+    });
+    assertEquals([carolGet.status, (await json(carolGet)).detail], [
+      404,
+      "the entry's payload is not stored here",
+    ]);
     const absent = makeEntry({
       ...stolen,
       path: pathFromStrings("absent.txt"),
@@ -677,7 +706,8 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
       headers: AUTH,
       body: "secret data",
     });
-    assertEquals((await json(upload)).hash, digest);
+    // As new to the public as fresh bytes: 201, not 200 "already stored".
+    assertEquals([upload.status, (await json(upload)).hash], [201, digest]);
     assertEquals(await publicReads(), [200, 200, 200, 200, 200, 200]);
     // A public namespace's payloads are public blobs at once.
     const open = await createNamespace(g, { public: true });

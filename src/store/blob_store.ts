@@ -269,8 +269,10 @@ export class BlobStore {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
       if (existing.value !== null && existing.value.partial === undefined) {
-        if (existing.value.restricted && !restricted) {
-          // Imported in public: public from now on.
+        // Imported in public: public from now on, and new to the public (so `created`, or the
+        // answer would tell an uploader that someone keeps these bytes in private).
+        const published = existing.value.restricted === true && !restricted;
+        if (published) {
           const { restricted: _, ...open } = existing.value;
           if (!(await this.kv.atomic().check(existing).set(keys.blob(hash), open).commit()).ok) {
             continue;
@@ -280,7 +282,7 @@ export class BlobStore {
         if (pin !== null) await this.pin(hash, pin);
         const now = Date.now();
         await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
-        return { hash, size, created: false };
+        return { hash, size, created: published };
       }
       // A partial copy (from peers) is replaced by the complete upload; its pins carry over.
       const old = existing.value;

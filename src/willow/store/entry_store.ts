@@ -372,7 +372,7 @@ export class EntryStore {
   /** The entries of the batch whose payload is stored, with the length the entry names. */
   async #withPayload(batch: readonly Pending[]): Promise<Set<Pending>> {
     const sizes = await this.#payloads.sizes(
-      batch.map((p) => ({ ns: p.a.entry.namespaceId, hash: p.a.entry.payloadDigest })),
+      batch.map((p) => ({ hash: p.a.entry.payloadDigest, entry: pinRefOf(p).id })),
     );
     return new Set(batch.filter((p, i) => {
       const size = sizes[i];

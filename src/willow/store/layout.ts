@@ -23,8 +23,9 @@
  *   entry whose payload can be collected.
  * - `["willow", "token", ns, capabilityId]` → the canonic `encode_mc_capability` of a capability
  *   that authorised stored entries, stored once however many entries it authorised.
- * - `["willow", "grant", ns, hash]` → `true`: namespace `ns` imported the payload `hash` while
- *   it was restricted (`BlobMeta.restricted`); only such namespaces may pin and serve it.
+ * - `["willow", "grant", hash, entryId]` → the blob's data id: the entry came with the bytes of
+ *   the payload `hash` while it was restricted (`BlobMeta.restricted`); only such entries may
+ *   pin and serve it, and only that copy of it (a grant lapses with the data it names).
  * - `["willow", "namespace", ns]` → `NamespaceRecord`.
  * - `["willow", "secret", kind, publicKey]` → `SealedSecret` (AES-GCM, never served).
  * - `["willow", "capability", ns, receiver, mode, capabilityId]` → canonic capability bytes:
@@ -150,7 +151,8 @@ export const keys = {
   pinchecks: [PREFIX, "pincheck"] as const,
   pincheck: (ns: Uint8Array, entryId: Uint8Array) => [PREFIX, "pincheck", ns, entryId] as const,
   token: (ns: Uint8Array, id: Uint8Array) => [PREFIX, "token", ns, id] as const,
-  payloadGrant: (ns: Uint8Array, hash: Uint8Array) => [PREFIX, "grant", ns, hash] as const,
+  payloadGrant: (hash: Uint8Array, entryId: Uint8Array) =>
+    [PREFIX, "grant", hash, entryId] as const,
   namespace: (ns: Uint8Array) => [PREFIX, "namespace", ns] as const,
   secret: (kind: SecretKind, publicKey: Uint8Array) => [PREFIX, "secret", kind, publicKey] as const,
   capabilities: (ns: Uint8Array, receiver: Uint8Array, mode: AccessMode) =>

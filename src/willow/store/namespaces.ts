@@ -43,7 +43,7 @@ import { type ReadProof, readProofFailure, type ReadRequest } from "../read_proo
 import { now } from "../time.ts";
 import { WriteVerifier } from "../write_verifier.ts";
 import { CapabilityStore } from "./capability_store.ts";
-import { EntryStore, type IngestOutcome } from "./entry_store.ts";
+import { entryId, EntryStore, type IngestOutcome } from "./entry_store.ts";
 import {
   NoCapabilityError,
   NoLaterTimestampError,
@@ -210,6 +210,7 @@ export class HostedNamespaces {
           );
         }
         const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
+        await this.#grant(entry);
         const outcome = await this.ingest(namespace, entry, cap, signature);
         const lost = outcome.status === "obsolete" && outcome.reason === "newer";
         if (!lost || attempt >= MAX_WRITE_ATTEMPTS) return { entry, outcome };
@@ -247,6 +248,7 @@ export class HostedNamespaces {
       ) {
         throw new PayloadMismatchError("the payload is not the one the entry names");
       }
+      await this.#grant(entry);
       return await this.entries.ingest(authorised);
     }).catch((e) => {
       if (!(e instanceof UploadTooLargeError) || named >= payload.maxSize) throw e;
@@ -272,8 +274,6 @@ export class HostedNamespaces {
         pin: lease.holder,
         restricted: !record.public,
       });
-      // Whatever it was before, this namespace has the bytes: it may use them.
-      if (!record.public) await grantPayload(this.#kv, namespace, blob.hash);
       return await use(blob);
     } finally {
       await lease.release();
@@ -281,12 +281,21 @@ export class HostedNamespaces {
   }
 
   /**
-   * Whether `entry`'s payload is here for its namespace: stored with the entry's length and, if
-   * restricted, imported by this namespace (`PayloadStore.sizes`).
+   * Lets `entry`, which came with its payload's bytes, use that payload if it is restricted
+   * (`grantPayload`); a public payload needs no grant.
+   */
+  async #grant(entry: Entry): Promise<void> {
+    const meta = await this.#blobs.stat(entry.payloadDigest);
+    if (meta?.restricted) await grantPayload(this.#kv, entry.payloadDigest, entryId(entry), meta);
+  }
+
+  /**
+   * Whether `entry`'s payload is here for it: stored with the entry's length and, if restricted,
+   * brought by this very entry (`PayloadStore.sizes`).
    */
   async payloadHere(entry: Entry): Promise<boolean> {
     const [size] = await this.#payloads.sizes([
-      { ns: entry.namespaceId, hash: entry.payloadDigest },
+      { hash: entry.payloadDigest, entry: entryId(entry) },
     ]);
     return size !== undefined && BigInt(size) === entry.payloadLength;
   }

@@ -12,19 +12,20 @@ import type { BlobStore } from "../../store/blob_store.ts";
 import { type BlobMeta, keys } from "../../store/layout.ts";
 import { keys as willowKeys } from "./layout.ts";
 
-/** A payload as one namespace asks for it. */
+/** A payload as one entry names it: its digest, and the entry's id (`entryId`). */
 export interface PayloadRef {
-  readonly ns: Uint8Array;
   readonly hash: Hash;
+  readonly entry: Uint8Array;
 }
 
 /** What the entry store needs of the payload store. */
 export interface PayloadStore {
   /**
-   * The size of each stored blob among `refs`, `undefined` where there is none for that
-   * namespace: a restricted blob (`BlobMeta.restricted`, a payload of a namespace that is not
-   * public) exists only for the namespaces that imported it (`grantPayload`). Another namespace's
-   * entry naming its digest must neither pin it nor serve it.
+   * The size of each stored blob among `refs`, `undefined` where there is none for that entry:
+   * a restricted blob (`BlobMeta.restricted`, a payload of a namespace that is not public) exists
+   * only for the entries that came with its bytes (`grantPayload`). Any other entry naming its
+   * digest, in another namespace or in another area of the same one, must neither pin it nor
+   * serve it: knowing a digest is not a read capability.
    */
   sizes(refs: readonly PayloadRef[]): Promise<(number | undefined)[]>;
   pin(hash: Hash, holder: string): Promise<boolean>;
@@ -41,24 +42,32 @@ async function getAll<T>(kv: Deno.Kv, kvKeys: Deno.KvKey[]): Promise<(T | null)[
   return read.flat().map((e) => e.value);
 }
 
-/** Records that namespace `ns` imported the restricted blob `hash`: it may use it. */
-export async function grantPayload(kv: Deno.Kv, ns: Uint8Array, hash: Hash): Promise<void> {
-  await kv.set(willowKeys.payloadGrant(ns, hash), true);
+/**
+ * Records that the entry with id `entry` came with the bytes of the restricted blob `hash`,
+ * stored as `meta`: it may use them. The grant names the blob's data id, so it lapses if the
+ * blob is collected (another copy, imported later, has another).
+ */
+export async function grantPayload(
+  kv: Deno.Kv,
+  hash: Hash,
+  entry: Uint8Array,
+  meta: BlobMeta,
+): Promise<void> {
+  await kv.set(willowKeys.payloadGrant(hash, entry), meta.dataId);
 }
 
 export function blobPayloads(blobs: BlobStore): PayloadStore {
   return {
     async sizes(refs) {
       const metas = await getAll<BlobMeta>(blobs.kv, refs.map((r) => keys.blob(r.hash)));
-      const restricted = refs.filter((_, i) => metas[i]?.restricted);
-      const granted = new Set<PayloadRef>();
-      const grants = await getAll<true>(
+      const restricted = refs.flatMap((r, i) => metas[i]?.restricted ? [i] : []);
+      const grants = await getAll<string>(
         blobs.kv,
-        restricted.map((r) => willowKeys.payloadGrant(r.ns, r.hash)),
+        restricted.map((i) => willowKeys.payloadGrant(refs[i].hash, refs[i].entry)),
       );
-      restricted.forEach((r, i) => grants[i] && granted.add(r));
-      return refs.map((r, i) =>
-        metas[i]?.restricted && !granted.has(r) ? undefined : metas[i]?.size
+      const granted = new Set(restricted.filter((i, k) => grants[k] === metas[i]!.dataId));
+      return refs.map((_, i) =>
+        metas[i]?.restricted && !granted.has(i) ? undefined : metas[i]?.size
       );
     },
     pin: (hash, holder) => blobs.pin(hash, holder),
