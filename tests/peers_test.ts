@@ -575,6 +575,46 @@ Deno.test("peers: gateways chain: C serves from B what B fetched in part from A"
   }
 });
 
+Deno.test("peers: a restricted Willow payload answers as a blob B lacks: peers asked alike", async () => {
+  const token = { Authorization: "Bearer t" };
+  await withGateways(
+    async (a, b) => {
+      const created = await fetch(`${b.url}/willow/namespaces`, {
+        method: "POST",
+        headers: token,
+        body: "{}",
+      });
+      const { namespace, user } = await created.json();
+      const put = async (path: string, body: string) => {
+        const res = await fetch(`${b.url}/willow/${namespace}/${user}/${path}`, {
+          method: "PUT",
+          headers: token,
+          body,
+        });
+        return ((await res.json()).entry as { payloadDigest: string }).payloadDigest;
+      };
+      const shared = await put("shared", "also on A, in public");
+      const secret = await put("secret", "only here, in private");
+      assertEquals(
+        (await upload(a.url, new TextEncoder().encode("also on A, in public"))).status,
+        201,
+      );
+      // Held by a peer in public, it is public: B serves it (and from its own store).
+      const res = await fetch(`${b.url}/blobs/${shared}`);
+      assertEquals(await res.text(), "also on A, in public");
+      // Held nowhere else: the same 404 as a blob B lacks, after asking A the same way.
+      const answer = async (hex: string) => {
+        const r = await fetch(`${b.url}/blobs/${hex}`);
+        const body = await r.json();
+        return [r.status, body.error, body.detail.replace(hex, "<hash>")];
+      };
+      assertEquals(await answer(secret), await answer("cd".repeat(32)));
+    },
+    undefined,
+    { GATEWAY_TOKEN: "t", GATEWAY_SECRET_KEY: "7f".repeat(32) },
+  );
+});
+
 Deno.test("peers: a blob no peer has is 404", async () => {
   await withGateways(async (_a, b) => {
     const res = await fetch(`${b.url}/blobs/${"ab".repeat(32)}`);

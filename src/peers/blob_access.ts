@@ -42,10 +42,14 @@ export class BlobAccess {
   async servable(hash: Hash, options: ServeOptions = {}): Promise<ServableBlob> {
     let meta = await this.store.readMeta(hash);
     if (meta?.restricted && !options.includeRestricted) {
-      // Not here, as far as the public knows, with the answers of a blob not here; but it is
-      // not fetched from peers over the stored copy either.
+      // Not here, as far as the public knows: answered as a blob that is not here, peers asked
+      // alike (so that neither status nor delay tells it apart). A peer that holds it serves it
+      // in public, so it is public: then it is served from here.
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
-      throw new BlobNotFoundError(toHex(hash));
+      if (this.fetcher === undefined) throw new BlobNotFoundError(toHex(hash));
+      await this.fetcher.onPeers(hash);
+      await this.store.publish(hash);
+      meta = await this.store.readMeta(hash);
     }
     if (meta === undefined) {
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);

@@ -131,6 +131,15 @@ export class BlobFetcher {
   }
 
   /**
+   * Resolves if some peer holds part of `hash`; otherwise throws what a miss gives readers
+   * (`NotOnPeersError`, or the peers' failures). Asks exactly as a first contact would.
+   */
+  async onPeers(hash: Hash): Promise<void> {
+    const { holders, errors } = await this.#holders(hash);
+    if (holders.length === 0) throw this.#exhausted(errors, `blob ${toHex(hash)}`);
+  }
+
+  /**
    * The blob's stored metadata, after fetching its first group and size proof from peers if
    * it is not stored. Concurrent callers share one first contact.
    */

@@ -272,13 +272,7 @@ export class BlobStore {
         // Imported in public: public from now on, and new to the public (so `created`, or the
         // answer would tell an uploader that someone keeps these bytes in private).
         const published = existing.value.restricted === true && !restricted;
-        if (published) {
-          const { restricted: _, ...open } = existing.value;
-          if (!(await this.kv.atomic().check(existing).set(keys.blob(hash), open).commit()).ok) {
-            continue;
-          }
-          this.#metaCache.delete(toHex(hash));
-        }
+        if (published) await this.publish(hash);
         if (pin !== null) await this.pin(hash, pin);
         const now = Date.now();
         await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
@@ -327,6 +321,23 @@ export class BlobStore {
   async statMany(hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
     const entries = await this.kv.getMany<BlobMeta[]>(hashes.map((h) => keys.blob(h)));
     return entries.map((e) => e.value ?? undefined);
+  }
+
+  /**
+   * Makes a restricted blob (`BlobMeta.restricted`) public: its bytes are known outside the
+   * namespaces that kept them (uploaded in public, or held by a peer that serves them).
+   */
+  async publish(hash: Hash): Promise<void> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+      if (!entry.value?.restricted) return;
+      const { restricted: _, ...open } = entry.value;
+      if ((await this.kv.atomic().check(entry).set(keys.blob(hash), open).commit()).ok) {
+        this.#metaCache.delete(toHex(hash));
+        return;
+      }
+    }
+    throw new Error(`could not publish blob ${toHex(hash)}: too much contention`);
   }
 
   /**
