@@ -180,7 +180,7 @@ export class HostedNamespaces {
   ): Promise<WriteResult> {
     const record = await this.get(namespace);
     const secret = await this.#userSecret(record);
-    return await this.#withPayload(namespace, record, payload, async (blob) => {
+    return await this.#withPayload(record, payload, async (blob) => {
       for (let attempt = 0;; attempt++) {
         const latest = await this.entries.latestTimestamp(namespace, subspace, path);
         if (latest === U64_MAX) {
@@ -242,7 +242,7 @@ export class HostedNamespaces {
     // the gateway's limit.
     const named = Number(entry.payloadLength);
     const maxSize = Math.min(payload.maxSize, named);
-    return await this.#withPayload(namespace, record, { ...payload, maxSize }, async (blob) => {
+    return await this.#withPayload(record, { ...payload, maxSize }, async (blob) => {
       if (
         !bytesEqual(blob.hash, entry.payloadDigest) || BigInt(blob.size) !== entry.payloadLength
       ) {
@@ -262,7 +262,6 @@ export class HostedNamespaces {
    * public is restricted (`BlobMeta.restricted`): read through the namespace only.
    */
   async #withPayload<T>(
-    namespace: NamespaceId,
     record: NamespaceRecord,
     payload: PayloadInput,
     use: (blob: { hash: Hash; size: number }) => Promise<T>,

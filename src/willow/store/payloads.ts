@@ -60,7 +60,7 @@ export function blobPayloads(blobs: BlobStore): PayloadStore {
   return {
     async sizes(refs) {
       const metas = await getAll<BlobMeta>(blobs.kv, refs.map((r) => keys.blob(r.hash)));
-      const restricted = refs.flatMap((r, i) => metas[i]?.restricted ? [i] : []);
+      const restricted = refs.flatMap((_, i) => metas[i]?.restricted ? [i] : []);
       const grants = await getAll<string>(
         blobs.kv,
         restricted.map((i) => willowKeys.payloadGrant(refs[i].hash, refs[i].entry)),
