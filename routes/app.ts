@@ -10,6 +10,7 @@ import { BlobAccess } from "../src/peers/blob_access.ts";
 import { BlobFetcher } from "../src/peers/fetcher.ts";
 import { PeerSet } from "../src/peers/peer.ts";
 import { adminRoutes } from "./admin.ts";
+import { allowedMethods } from "./allowed_methods.ts";
 import { blobRoutes } from "./blobs.ts";
 import { discoveryRoutes } from "./discovery.ts";
 import { peerRoutes } from "./peers.ts";
@@ -60,8 +61,15 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", homeRoutes({ store, token: config.token }));
   app.route("/", willowRoutes({ store, metrics, config }));
 
-  app.notFound(() => {
-    throw new HttpError(404, "not found", "no such route");
+  app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length === 0) throw new HttpError(404, "not found", "no such route");
+    throw new HttpError(
+      405,
+      "method not allowed",
+      `${c.req.method} is not served here; ${allow.join(", ")} are`,
+      { Allow: allow.join(", ") },
+    );
   });
   app.onError((e, c) => errorResponse(c, e, metrics));
   return app;

@@ -527,6 +527,27 @@ Deno.test("blobs: a client that reads nothing for GATEWAY_SEND_TIMEOUT is cut an
   }, { GATEWAY_MAX_INFLIGHT: "1", GATEWAY_SEND_TIMEOUT: "300" });
 });
 
+Deno.test("blobs: a method a resource does not serve is 405 with Allow; an unknown path 404", async () => {
+  await withGateway(async (gw) => {
+    const h = "ab".repeat(32);
+    const cases: [string, string, string | null][] = [
+      ["PUT", `/blobs/${h}`, "DELETE, GET, HEAD, OPTIONS"],
+      ["POST", `/blobs/${h}/outboard`, "GET, HEAD, OPTIONS"],
+      ["GET", "/blobs", "OPTIONS, POST"],
+      ["DELETE", `/collections/${h}/a/b.txt`, "GET, HEAD, OPTIONS"],
+      ["GET", "/nothing/here", null],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await fetch(`${gw.url}${path}`, { method });
+      assertEquals(
+        [res.status, res.headers.get("Allow"), (await res.json()).error],
+        allow === null ? [404, null, "not found"] : [405, allow, "method not allowed"],
+        `${method} ${path}`,
+      );
+    }
+  });
+});
+
 Deno.test("blobs: CORS for reads exposes the range and digest headers", async () => {
   await withGateway(async (gw) => {
     const { body } = await upload(gw.url, randomBytes(3000, seededRandom(12)));
