@@ -7,7 +7,7 @@ import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { verifiedPreOrder } from "../src/bao/outboard.ts";
 import { BaoTree, IROH_K } from "../src/bao/tree.ts";
 import { blobResponse, refusal, type ServableBlob } from "../src/http/blob_response.ts";
-import { evaluatePreconditions, formatEntityTag } from "../src/http/conditional.ts";
+import { blobEntityTag, evaluatePreconditions, formatEntityTag } from "../src/http/conditional.ts";
 import { BlobAccess } from "../src/peers/blob_access.ts";
 import { verifiedBody } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
@@ -107,6 +107,13 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
 
   app.delete("/blobs/:hash", requireWriter(deps.token), async (c) => {
     const hash = parseHash(c.req.param("hash"));
+    // If-Match / If-None-Match apply to unsafe methods too (RFC 9110 §13.2.1).
+    if (
+      evaluatePreconditions("DELETE", c.req.raw.headers, blobEntityTag(hash)) ===
+        "precondition-failed"
+    ) {
+      throw new HttpError(412, "precondition failed", "the request's conditions do not hold");
+    }
     if (!(await store.unpin(hash, USER_PIN))) {
       throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here or not pinned`);
     }

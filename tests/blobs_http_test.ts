@@ -360,7 +360,15 @@ Deno.test("blobs: DELETE unpins; the blob stays readable until GC, then 404", as
   await withGateway(async (gw) => {
     const data = randomBytes(70_000, seededRandom(10));
     const { body } = await upload(gw.url, data);
-    const del = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "DELETE" });
+    const other = await fetch(`${gw.url}/blobs/${body.hash}`, {
+      method: "DELETE",
+      headers: { "If-Match": '"another"' },
+    });
+    assertEquals([other.status, (await other.json()).error], [412, "precondition failed"]);
+    const del = await fetch(`${gw.url}/blobs/${body.hash}`, {
+      method: "DELETE",
+      headers: { "If-Match": `"${body.hash}"` },
+    });
     assertEquals(del.status, 204);
     const again = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "DELETE" });
     assertEquals(again.status, 404);
