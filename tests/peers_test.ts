@@ -615,6 +615,54 @@ Deno.test("peers: a restricted Willow payload answers as a blob B lacks: peers a
   );
 });
 
+Deno.test("peers: a peer that claims a restricted blob without proving it publishes nothing", async () => {
+  // Claims every blob whole in discovery, then answers every Get with bytes that prove nothing.
+  const claimer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path.startsWith("/discovery/")) {
+      return new Response(
+        ChunkRangesSeq.fromRanges([ChunkRanges.ALL]).encode() as Uint8Array<ArrayBuffer>,
+      );
+    }
+    return new Response(new Uint8Array(8 + 1024).fill(7));
+  });
+  const token = { Authorization: "Bearer t" };
+  const b = await startGateway({
+    env: {
+      GATEWAY_PEERS: `http://127.0.0.1:${claimer.addr.port}`,
+      GATEWAY_TOKEN: "t",
+      GATEWAY_SECRET_KEY: "7f".repeat(32),
+      ...FAST,
+    },
+  });
+  try {
+    const created = await (await fetch(`${b.url}/willow/namespaces`, {
+      method: "POST",
+      headers: token,
+      body: "{}",
+    })).json();
+    const put = await fetch(`${b.url}/willow/${created.namespace}/${created.user}/secret`, {
+      method: "PUT",
+      headers: token,
+      body: "only here, in private",
+    });
+    const secret = (await put.json()).entry.payloadDigest as string;
+    const answer = async (hex: string) => {
+      const r = await fetch(`${b.url}/blobs/${hex}`);
+      return [r.status, (await r.json()).error];
+    };
+    // As for a blob B lacks: the claim is tried, fails verification, 502; and it stays private.
+    for (let i = 0; i < 2; i++) {
+      assertEquals(await answer(secret), [502, "peers failed"]);
+      assertEquals(await answer("ef".repeat(32)), [502, "peers failed"]);
+    }
+    assertEquals((await b.store.stat(parseHash(secret)))?.restricted, true);
+  } finally {
+    await b.close();
+    await claimer.shutdown();
+  }
+});
+
 Deno.test("peers: a blob no peer has is 404", async () => {
   await withGateways(async (_a, b) => {
     const res = await fetch(`${b.url}/blobs/${"ab".repeat(32)}`);

@@ -43,8 +43,8 @@ export class BlobAccess {
     let meta = await this.store.readMeta(hash);
     if (meta?.restricted && !options.includeRestricted) {
       // Not here, as far as the public knows: answered as a blob that is not here, peers asked
-      // alike (so that neither status nor delay tells it apart). A peer that holds it serves it
-      // in public, so it is public: then it is served from here.
+      // alike (so that neither status nor delay tells it apart). A peer that proves it holds it
+      // (with verified bytes) serves it in public, so it is public: then it is served here.
       if (options.onlyIfCached) throw new NotCachedError(`blob ${toHex(hash)} is not here`);
       if (this.fetcher === undefined) throw new BlobNotFoundError(toHex(hash));
       await this.fetcher.onPeers(hash);

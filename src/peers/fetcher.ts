@@ -82,6 +82,13 @@ interface Holder {
   readonly ranges: ChunkRanges;
 }
 
+/** A peer's verified first answer about a blob (see `#firstAnswer`). */
+interface FirstAnswer {
+  readonly size: number;
+  readonly groups: VerifiedGroup[];
+  readonly pairs: VerifiedPair[];
+}
+
 /** What asking the peers found: who holds what, and the peers that could not be asked. */
 interface Discovered {
   readonly holders: Holder[];
@@ -128,15 +135,6 @@ export class BlobFetcher {
     this.#peers = peers;
     this.#metrics = metrics;
     this.#options = { ...DEFAULT_FETCHER_OPTIONS, ...options };
-  }
-
-  /**
-   * Resolves if some peer holds part of `hash`; otherwise throws what a miss gives readers
-   * (`NotOnPeersError`, or the peers' failures). Asks exactly as a first contact would.
-   */
-  async onPeers(hash: Hash): Promise<void> {
-    const { holders, errors } = await this.#holders(hash);
-    if (holders.length === 0) throw this.#exhausted(errors, `blob ${toHex(hash)}`);
   }
 
   /**
@@ -212,8 +210,11 @@ export class BlobFetcher {
       : new PeersFailedError(`every peer failed for ${what}: ${detail}`);
   }
 
-  /** First contact: the first group and a proof of the size, then a partial blob is stored. */
-  async #contact(hash: Hash): Promise<BlobMeta> {
+  /**
+   * The first verified answer of a peer holding `hash`: its first group (when it claims it) and
+   * a proof of the size, from the best peer that gives one. Throws what a miss gives readers.
+   */
+  async #firstAnswer(hash: Hash): Promise<FirstAnswer> {
     const { holders, errors: unasked } = await this.#holders(hash);
     const errors = [...unasked];
     // Peers that hold the last chunk (an open-ended claim) can prove the size: try them first.
@@ -223,7 +224,6 @@ export class BlobFetcher {
     for (const { peer, ranges } of ordered) {
       const groups: VerifiedGroup[] = [];
       const pairs: VerifiedPair[] = [];
-      let size: number;
       try {
         // Never ask a peer for what it does not claim: the first group only if it has it.
         const first = ranges.covers(0, 16) ? ChunkRanges.range(0, 16) : ChunkRanges.EMPTY;
@@ -235,39 +235,52 @@ export class BlobFetcher {
         if (!answer.sizeVerified) {
           throw new PeerRequestError(peer.url, "protocol", "size not proven");
         }
-        size = answer.size;
+        this.#metrics.peerBytes.add(groups.reduce((n, g) => n + g.data.length, 0), {
+          peer: peer.url,
+        });
+        return { size: answer.size, groups, pairs };
       } catch (e) {
         this.#failed(peer, e);
         errors.push(e);
-        continue;
       }
-      // The peer's part is done; what follows is this gateway's own (a failure is not the peer's).
-      const tree = new BaoTree(size, IROH_K);
-      // Keep whole groups only: the last chunk alone is part of a group.
-      const whole = groups.filter((g) =>
-        g.start % tree.groupChunks === 0 &&
-        g.data.length ===
-          tree.byteRange(g.start, g.start + tree.groupChunks)[1] - g.start * CHUNK_LEN
-      );
-      await this.#store.writeVerified(hash, size, whole, pairs, { cached: true, sizeProven: true });
-      this.#metrics.peerBytes.add(groups.reduce((n, g) => n + g.data.length, 0), {
-        peer: peer.url,
-      });
-      const meta = await this.#store.stat(hash);
-      if (meta === undefined) {
-        // Removed at once (by another instance's GC, say): the caller may simply ask again.
-        throw new PeersFailedError(`blob ${toHex(hash)} was removed here as it arrived; retry`);
-      }
-      // The last chunk proved the size, but only whole groups are stored: fetch its group too,
-      // behind this answer, so that this gateway can prove the size in turn (to a gateway that
-      // lists it as a peer) and claims the end of the blob. A failure is the peers' to count.
-      const lastGroup = ChunkRanges.range(tree.chunks - 1);
-      if (!storedRanges(meta).isSuperset(tree.chunksRead(lastGroup))) {
-        this.ensureStored(hash, meta, lastGroup).catch(() => {});
-      }
-      return meta;
     }
     throw this.#exhausted(errors, `blob ${toHex(hash)}`);
+  }
+
+  /**
+   * Resolves once a peer has proven that it holds `hash`, with verified bytes (a claim alone
+   * proves nothing: peers may lie); nothing is stored. Otherwise throws what a miss gives
+   * readers, after asking exactly as a first contact does.
+   */
+  async onPeers(hash: Hash): Promise<void> {
+    await this.#firstAnswer(hash);
+  }
+
+  /** First contact: the first group and a proof of the size, then a partial blob is stored. */
+  async #contact(hash: Hash): Promise<BlobMeta> {
+    const { size, groups, pairs } = await this.#firstAnswer(hash);
+    // The peer's part is done; what follows is this gateway's own (a failure is not the peer's).
+    const tree = new BaoTree(size, IROH_K);
+    // Keep whole groups only: the last chunk alone is part of a group.
+    const whole = groups.filter((g) =>
+      g.start % tree.groupChunks === 0 &&
+      g.data.length ===
+        tree.byteRange(g.start, g.start + tree.groupChunks)[1] - g.start * CHUNK_LEN
+    );
+    await this.#store.writeVerified(hash, size, whole, pairs, { cached: true, sizeProven: true });
+    const meta = await this.#store.stat(hash);
+    if (meta === undefined) {
+      // Removed at once (by another instance's GC, say): the caller may simply ask again.
+      throw new PeersFailedError(`blob ${toHex(hash)} was removed here as it arrived; retry`);
+    }
+    // The last chunk proved the size, but only whole groups are stored: fetch its group too,
+    // behind this answer, so that this gateway can prove the size in turn (to a gateway that
+    // lists it as a peer) and claims the end of the blob. A failure is the peers' to count.
+    const lastGroup = ChunkRanges.range(tree.chunks - 1);
+    if (!storedRanges(meta).isSuperset(tree.chunksRead(lastGroup))) {
+      this.ensureStored(hash, meta, lastGroup).catch(() => {});
+    }
+    return meta;
   }
 
   /**
