@@ -8,7 +8,7 @@ import { bodyInMemory } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { HttpError } from "./errors.ts";
 
-/** A response cut because its client read nothing of it for `ms`. */
+/** A response cut because its client took nothing of it for the send timeout. */
 class SendTimeoutError extends Error {
   override name = "SendTimeoutError";
 }
@@ -41,7 +41,9 @@ function observeBody(
           timer = setTimeout(check, reading ? sendTimeoutMs : sendTimeoutMs - idle);
           return;
         }
-        controller.error(new SendTimeoutError(`the client read nothing for ${sendTimeoutMs} ms`));
+        controller.error(
+          new SendTimeoutError(`the client took no piece of the response for ${sendTimeoutMs} ms`),
+        );
         onEnd("stalled");
         reader.cancel().catch(() => {});
       };

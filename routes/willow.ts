@@ -90,7 +90,7 @@ function areaJson(value: unknown): Area {
   if (value === undefined || value === null) {
     return { subspace: "any", path: EMPTY_PATH, times: ALL_TIMES };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (typeof value !== "object" || Array.isArray(value)) {
     throw new HttpError(400, "invalid body", "area is a JSON object");
   }
   const a = value as Record<string, unknown>;
@@ -288,7 +288,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       throw new InvalidQueryError("limit", `must be an integer in 1..${MAX_LIMIT}`);
     }
     const url = new URL(c.req.url);
-    await hosted.authoriseRead({
+    const record = await hosted.authoriseRead({
       method: c.req.method,
       target: url.pathname + url.search,
       namespace: ns,
@@ -302,8 +302,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
         throw new InvalidQueryError("cursor", "is not the `next` of this listing");
       });
     // Entries come and go: revalidate; only a public namespace's listing may be shared.
-    const { public: shared } = await hosted.get(ns);
-    c.header("Cache-Control", shared ? "no-cache" : "private, no-cache");
+    c.header("Cache-Control", record.public ? "no-cache" : "private, no-cache");
     return c.json({
       entries: page.entries.map(storedJson),
       ...(page.cursor === undefined ? {} : { next: page.cursor }),
@@ -342,7 +341,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     const stored = await hosted.entries.get(ns, subspace, path);
     const t = stored?.entry.timestamp;
     const url = new URL(c.req.url);
-    await hosted.authoriseRead({
+    const record = await hosted.authoriseRead({
       method: c.req.method,
       target: url.pathname + url.search,
       namespace: ns,
@@ -368,12 +367,10 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     ).catch((e) => {
       throw e instanceof BlobNotFoundError ? notHere : e;
     });
-    if (BigInt(blob.size) !== entry.payloadLength) throw notHere;
     const res = await blobResponse(c.req.raw, blob, {
       onCorruption: corruptionCounter(deps.metrics),
     });
     // The payload at a path changes with each newer entry: revalidate (the ETag is the digest).
-    const record = await hosted.get(ns);
     res.headers.set("Cache-Control", record.public ? "no-cache" : "private, no-cache");
     res.headers.set("Willow-Entry-Timestamp", String(entry.timestamp));
     res.headers.set("Willow-Payload-Digest", toHex(entry.payloadDigest));

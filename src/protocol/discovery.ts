@@ -75,14 +75,6 @@ async function children(
   return HashSeq.decode(bytes);
 }
 
-async function metas(store: BlobStore, hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
-  const out: (BlobMeta | undefined)[] = [];
-  for (let i = 0; i < hashes.length; i += 10) {
-    out.push(...(await store.statMany(hashes.slice(i, i + 10))).map(visible));
-  }
-  return out;
-}
-
 /** What is held of `hash`, and of its children when it is a hash sequence held whole. */
 export async function availability(
   store: BlobStore,
@@ -94,7 +86,7 @@ export async function availability(
   const seq = await children(store, hash, meta, options.asHashSeq ?? false);
   if (seq !== undefined) {
     const hashes = [...seq];
-    const childMetas = await metas(store, hashes);
+    const childMetas = (await store.statMany(hashes)).map(visible);
     info.children = hashes.map((h, i) => describe(h, childMetas[i]));
   }
   return info;
@@ -123,7 +115,7 @@ export async function answerable(store: BlobStore, request: Request): Promise<Ch
     hashes = [request.hash, ...(seq ?? [])];
   }
   const wanted: [number, ChunkRanges][] = [...request.ranges.nonEmpty(0, hashes.length)];
-  const held = await metas(store, wanted.map(([i]) => hashes[i]));
+  const held = (await store.statMany(wanted.map(([i]) => hashes[i]))).map(visible);
   const out: ChunkRanges[] = new Array(hashes.length).fill(ChunkRanges.EMPTY);
   wanted.forEach(([i, ranges], k) => {
     const size = held[k]?.size ?? 0;

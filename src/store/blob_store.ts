@@ -17,6 +17,7 @@ import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
 import { UploadTooLargeError } from "./errors.ts";
 import { VerifiedPairs } from "../bao/verified_pairs.ts";
 import { KvBlobSource, OutboardCache } from "./kv_source.ts";
+import { getValues } from "./get_values.ts";
 import {
   type BlobMeta,
   DATA_PAGE,
@@ -317,10 +318,10 @@ export class BlobStore {
     return (await this.kv.get<BlobMeta>(keys.blob(hash))).value ?? undefined;
   }
 
-  /** The metadata of up to 10 blobs in one read (Deno KV's `getMany` limit). */
+  /** The metadata of many blobs, in reads of 10 sent at once (`getValues`). */
   async statMany(hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
-    const entries = await this.kv.getMany<BlobMeta[]>(hashes.map((h) => keys.blob(h)));
-    return entries.map((e) => e.value ?? undefined);
+    const metas = await getValues<BlobMeta>(this.kv, hashes.map((h) => keys.blob(h)));
+    return metas.map((m) => m ?? undefined);
   }
 
   /**

@@ -20,8 +20,6 @@ import type { BlobMeta } from "../store/layout.ts";
 export const TOTALS_CAP = 100_000;
 /** Collections up to this many files get their total size on the page (one stat per file). */
 const SIZED_COLLECTION_FILES = 1000;
-/** Keys one `getMany` takes (Deno KV's limit). */
-const GET_MANY = 10;
 
 /** A cursor that Deno KV did not make, or not for this listing. */
 export class InvalidCursorError extends Error {
@@ -61,17 +59,6 @@ export interface StoreTotals {
   readonly complete: boolean;
 }
 
-async function statAll(
-  store: BlobStore,
-  hashes: readonly Hash[],
-): Promise<(BlobMeta | undefined)[]> {
-  const batches: Promise<(BlobMeta | undefined)[]>[] = [];
-  for (let i = 0; i < hashes.length; i += GET_MANY) {
-    batches.push(store.statMany(hashes.slice(i, i + GET_MANY)));
-  }
-  return (await Promise.all(batches)).flat();
-}
-
 /** Files of a collection and, for small ones held whole, their total size. */
 async function collectionSummary(
   store: BlobStore,
@@ -104,7 +91,7 @@ export async function pinnedPage(
     throw e;
   }
   const { hashes, next } = page;
-  const metas = await statAll(store, hashes);
+  const metas = await store.statMany(hashes);
   const items = await Promise.all(hashes.map(async (hash, i): Promise<PinnedItem | undefined> => {
     const meta = metas[i];
     if (meta === undefined) return undefined; // collected between the two reads

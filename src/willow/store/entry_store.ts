@@ -36,6 +36,7 @@ import { compareTimes, rangeIncludes, type TimeRange } from "../range.ts";
 import type { AuthorisedEntry } from "../write_verifier.ts";
 import { StoreContentionError, UnstorablePathError } from "./errors.ts";
 import type { PayloadStore } from "./payloads.ts";
+import { getValues } from "../../store/get_values.ts";
 import { SlotCache } from "./slot_cache.ts";
 import {
   COMMIT_LIMITS,
@@ -116,8 +117,6 @@ const MAX_DRAINS = 4;
 const LIST_LIMIT = 300;
 /** Attempts of an optimistic commit. */
 const MAX_ATTEMPTS = 30;
-/** Deno KV's `getMany` reads at most 10 keys. */
-const GET_MANY = 10;
 /** Slots scanned for one query page at most, whatever the filters keep. */
 const SCAN_LIMIT = 5_000;
 
@@ -401,25 +400,18 @@ export class EntryStore {
     const cached = this.#cache.get(q);
     const uncached = [...all].filter(([hex]) => !cached?.slots.has(hex)).map(([, k]) => k);
     const version = await this.#kv.get<bigint>(keys.version(ns, ss));
-    const read = await this.#getMany(uncached.map((k) => keys.slot(ns, ss, k)));
+    const read = await getValues<Uint8Array>(this.#kv, uncached.map((k) => keys.slot(ns, ss, k)));
     const view = new Map<string, SlotAt>();
-    uncached.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(read[i].value) }));
+    uncached.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(read[i]) }));
     const rest = [...all].filter(([hex]) => !view.has(hex)).map(([, k]) => k);
     if (cached?.versionstamp === version.versionstamp) {
       for (const key of rest) view.set(toHex(key), cached.slots.get(toHex(key))!);
     } else {
       this.#cache.forget(q);
-      const again = await this.#getMany(rest.map((k) => keys.slot(ns, ss, k)));
-      rest.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(again[i].value) }));
+      const again = await getValues<Uint8Array>(this.#kv, rest.map((k) => keys.slot(ns, ss, k)));
+      rest.forEach((key, i) => view.set(toHex(key), { key, slot: slotOf(again[i]) }));
     }
     return { version, view };
-  }
-
-  /** `getMany` over any number of keys. */
-  async #getMany(kvKeys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
-    const chunks: Deno.KvKey[][] = [];
-    for (let i = 0; i < kvKeys.length; i += GET_MANY) chunks.push(kvKeys.slice(i, i + GET_MANY));
-    return (await Promise.all(chunks.map((c) => this.#kv.getMany(c)))).flat();
   }
 
   /**

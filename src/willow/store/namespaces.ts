@@ -301,15 +301,20 @@ export class HostedNamespaces {
 
   /**
    * Checks that `request` may read: the namespace is public, or `proof` proves a read
-   * capability granting the area read. `NotAuthorisedError` otherwise.
+   * capability granting the area read. `NotAuthorisedError` otherwise. Returns the namespace's
+   * record, read for the check (its `public` decides how answers may be cached).
    */
-  async authoriseRead(request: ReadRequest, proof: ReadProof | undefined): Promise<void> {
+  async authoriseRead(
+    request: ReadRequest,
+    proof: ReadProof | undefined,
+  ): Promise<NamespaceRecord> {
     const record = await this.get(request.namespace);
-    if (record.public) return;
+    if (record.public) return record;
     if (proof === undefined) {
       throw new NotAuthorisedError("this namespace is not public: send a read proof");
     }
     const failure = await readProofFailure(proof, request);
     if (failure !== undefined) throw new NotAuthorisedError(failure);
+    return record;
   }
 }

@@ -9,6 +9,7 @@
 
 import type { Hash } from "../../blake3/hash.ts";
 import type { BlobStore } from "../../store/blob_store.ts";
+import { getValues } from "../../store/get_values.ts";
 import { type BlobMeta, keys } from "../../store/layout.ts";
 import { keys as willowKeys } from "./layout.ts";
 
@@ -32,16 +33,6 @@ export interface PayloadStore {
   unpin(hash: Hash, holder: string): Promise<boolean>;
 }
 
-/** Deno KV's `getMany` reads at most 10 keys. */
-const GET_MANY = 10;
-
-async function getAll<T>(kv: Deno.Kv, kvKeys: Deno.KvKey[]): Promise<(T | null)[]> {
-  const chunks: Deno.KvKey[][] = [];
-  for (let i = 0; i < kvKeys.length; i += GET_MANY) chunks.push(kvKeys.slice(i, i + GET_MANY));
-  const read = await Promise.all(chunks.map((c) => kv.getMany<T[]>(c)));
-  return read.flat().map((e) => e.value);
-}
-
 /**
  * Records that the entry with id `entry` came with the bytes of the restricted blob `hash`,
  * stored as `meta`: it may use them. The grant names the blob's data id, so it lapses if the
@@ -59,9 +50,9 @@ export async function grantPayload(
 export function blobPayloads(blobs: BlobStore): PayloadStore {
   return {
     async sizes(refs) {
-      const metas = await getAll<BlobMeta>(blobs.kv, refs.map((r) => keys.blob(r.hash)));
+      const metas = await getValues<BlobMeta>(blobs.kv, refs.map((r) => keys.blob(r.hash)));
       const restricted = refs.flatMap((_, i) => metas[i]?.restricted ? [i] : []);
-      const grants = await getAll<string>(
+      const grants = await getValues<string>(
         blobs.kv,
         restricted.map((i) => willowKeys.payloadGrant(refs[i].hash, refs[i].entry)),
       );
