@@ -60,6 +60,21 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return await res.json();
 }
 
+/** An admin `PUT` of `body` at `path` (after the gateway's URL): its status and JSON answer. */
+async function put(
+  g: { url: string },
+  path: string,
+  body: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${g.url}${path}`, { method: "PUT", headers: AUTH, body });
+  return { status: res.status, body: await json(res) };
+}
+
+/** The payload digest of the entry a `put` answered with. */
+function digestOf(answer: { body: Record<string, unknown> }): string {
+  return (answer.body.entry as Record<string, string>).payloadDigest;
+}
+
 interface Created {
   ns: string;
   user: string;
@@ -262,21 +277,9 @@ Deno.test("willow http: any path, dot components and raw bytes included, is writ
 Deno.test("willow http: the gateway writes to a communal namespace in its own subspace only", async () => {
   await withGateway(async (g) => {
     const { ns, user } = await createNamespace(g, { kind: "communal", public: true });
-    const own = await fetch(`${g.url}/willow/${ns}/${user}/a`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "mine",
-    });
-    assertEquals(own.status, 201);
-    await own.body?.cancel();
+    assertEquals((await put(g, `/willow/${ns}/${user}/a`, "mine")).status, 201);
     const other = toHex((await generateKeyPair()).publicKey);
-    const theirs = await fetch(`${g.url}/willow/${ns}/${other}/a`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "theirs",
-    });
-    assertEquals(theirs.status, 403);
-    await theirs.body?.cancel();
+    assertEquals((await put(g, `/willow/${ns}/${other}/a`, "theirs")).status, 403);
   });
 });
 
@@ -367,13 +370,8 @@ Deno.test("willow http: bad input from review: areas, long paths, longer payload
     // After an entry with the greatest timestamp, nothing newer can be written below it: 409.
     const last = entryIn(ns, alfie.publicKey, ["far"], "end", U64_MAX);
     assertEquals((await submit(g, ns, last, cap, await signed(last, alfie), "end")).status, 201);
-    const blocked = await fetch(`${g.url}/willow/${ns}/${toHex(alfie.publicKey)}/far/x`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "later",
-    });
+    const blocked = await put(g, `/willow/${ns}/${toHex(alfie.publicKey)}/far/x`, "later");
     assertEquals(blocked.status, 409);
-    await blocked.body?.cancel();
   });
 });
 
@@ -381,14 +379,9 @@ Deno.test("willow http: concurrent PUTs to one path all land, one after another"
   await withGateway(async (g) => {
     const { ns, user } = await createNamespace(g, { public: true });
     const bodies = Array.from({ length: 6 }, (_, i) => `version ${i}`);
-    const answers = await Promise.all(bodies.map(async (body) => {
-      const res = await fetch(`${g.url}/willow/${ns}/${user}/conc`, {
-        method: "PUT",
-        headers: AUTH,
-        body,
-      });
-      return { status: res.status, body: await json(res) };
-    }));
+    const answers = await Promise.all(
+      bodies.map((body) => put(g, `/willow/${ns}/${user}/conc`, body)),
+    );
     for (const a of answers) assertEquals([a.status, a.body.status], [201, "stored"]);
     // The newest by Willow's order (timestamp, then digest; the lengths here are equal) is what
     // the path holds: the others were each stored, then pruned by a newer one.
@@ -544,9 +537,7 @@ Deno.test("willow http: a namespace that is not public is read with a read proof
   await withGateway(async (g) => {
     const { ns, user } = await createNamespace(g);
     const path = `/willow/${ns}/${user}/private/notes`;
-    const put = await fetch(g.url + path, { method: "PUT", headers: AUTH, body: "secret notes" });
-    assertEquals(put.status, 201);
-    await put.body?.cancel();
+    assertEquals((await put(g, path, "secret notes")).status, 201);
     const status = async (target: string, headers: Record<string, string> = {}) => {
       const res = await fetch(g.url + target, { headers });
       await res.body?.cancel();
@@ -591,12 +582,7 @@ Deno.test("willow http: a namespace that is not public is read with a read proof
 Deno.test("willow http: payloads of a namespace that is not public are not public blobs", async () => {
   await withGateway(async (g) => {
     const { ns, user } = await createNamespace(g);
-    const put = await fetch(`${g.url}/willow/${ns}/${user}/private/key`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "secret data",
-    });
-    const digest = ((await json(put)).entry as Record<string, string>).payloadDigest;
+    const digest = digestOf(await put(g, `/willow/${ns}/${user}/private/key`, "secret data"));
     const E = ChunkRanges.EMPTY;
     const status = async (target: string, init: RequestInit = {}) => {
       const res = await fetch(g.url + target, init);
@@ -711,12 +697,9 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
     assertEquals(await publicReads(), [200, 200, 200, 200, 200, 200]);
     // A public namespace's payloads are public blobs at once.
     const open = await createNamespace(g, { public: true });
-    const shared = await fetch(`${g.url}/willow/${open.ns}/${open.user}/note`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "shared data",
-    });
-    const sharedDigest = ((await json(shared)).entry as Record<string, string>).payloadDigest;
+    const sharedDigest = digestOf(
+      await put(g, `/willow/${open.ns}/${open.user}/note`, "shared data"),
+    );
     assertEquals(await status(`/blobs/${sharedDigest}`), 200);
   });
 });
@@ -770,12 +753,7 @@ Deno.test("willow http: secret keys are sealed at rest and never served", async 
     }
     // Not in any answer of the routes that talk about the namespace.
     const answers: string[] = [];
-    const put = await fetch(`${g.url}/willow/${ns}/${user}/x`, {
-      method: "PUT",
-      headers: AUTH,
-      body: "x",
-    });
-    answers.push(await put.text());
+    answers.push(JSON.stringify((await put(g, `/willow/${ns}/${user}/x`, "x")).body));
     answers.push(await (await fetch(`${g.url}/willow/${ns}/entries`)).text());
     const cap = await fetch(`${g.url}/willow/${ns}/capabilities`, {
       method: "POST",
