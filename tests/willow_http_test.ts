@@ -704,6 +704,37 @@ Deno.test("willow http: payloads of a namespace that is not public are not publi
   });
 });
 
+Deno.test("willow http: a payload grant lasts as long as its entry", async () => {
+  await withGateway(async (g) => {
+    const { ns, user } = await createNamespace(g);
+    const grants = async () => {
+      const found: string[] = [];
+      for await (const e of g.kv.list({ prefix: ["willow", "grant"] })) {
+        found.push(toHex(e.key[2] as Uint8Array));
+      }
+      return found.sort();
+    };
+    const first = digestOf(await put(g, `/willow/${ns}/${user}/doc`, "version one"));
+    assertEquals(await grants(), [first]);
+    // A later write to the same path prunes the first entry: its grant goes with it.
+    const second = digestOf(await put(g, `/willow/${ns}/${user}/doc`, "version two"));
+    assertEquals(await grants(), [second]);
+    // So does a write to a prefix, which prunes everything below it.
+    const third = digestOf(await put(g, `/willow/${ns}/${user}`, "the whole subspace"));
+    assertEquals(await grants(), [third]);
+    // An entry that arrives with its bytes but loses to a newer one keeps no grant either.
+    const alfie = await generateKeyPair();
+    const cap = await delegated(g, ns, { mode: "write", user: toHex(alfie.publicKey) });
+    const late = makeEntry({
+      ...entryIn(ns, alfie.publicKey, ["late"], "too late", 1n),
+      subspaceId: asPublicKey(fromHex(user)!) as SubspaceId,
+    });
+    const lost = await submit(g, ns, late, cap, await signed(late, alfie), "too late");
+    assertEquals([lost.status, lost.body.reason], [200, "newer"]);
+    assertEquals(await grants(), [third]);
+  });
+});
+
 Deno.test("willow http: listing entries by subspace, prefix, time and pages", async () => {
   await withGateway(async (g) => {
     const { ns, user } = await createNamespace(g, { public: true });

@@ -58,6 +58,7 @@ import {
   fits,
   type IngestOutcome,
   isKeyPrefix,
+  isObsoleteByNewer,
   type Listing,
   NO_COST,
   type Plan,
@@ -476,9 +477,17 @@ export class EntryStore {
     for (const r of refs) await this.#payloads.pin(asHash(r.digest), payloadHolder(ns, r.id));
   }
 
-  /** Releases pins of entries that are not stored, then forgets their `pincheck` records. */
+  /**
+   * Releases pins (and payload grants) of entries that are not stored, then forgets their
+   * `pincheck` records.
+   */
   async #releasePins(ns: Uint8Array, refs: readonly PinRef[]): Promise<void> {
-    for (const r of refs) await this.#payloads.unpin(asHash(r.digest), payloadHolder(ns, r.id));
+    for (const r of refs) {
+      await this.#payloads.release(
+        { hash: asHash(r.digest), entry: r.id },
+        payloadHolder(ns, r.id),
+      );
+    }
     for (const chunk of chunked(refs, (r) => writeCost(r.key), budgetLeft(0))) {
       const op = this.#kv.atomic();
       for (const r of chunk) op.delete(keys.pincheck(ns, r.id));
@@ -783,10 +792,6 @@ function recordPinChecks(
 /** The slot a KV value holds, or `null` for none. */
 function slotOf(value: unknown): Slot | null {
   return value === null ? null : decodeSlot(value as Uint8Array);
-}
-
-function isObsoleteByNewer(o: IngestOutcome): boolean {
-  return o.status === "obsolete" && o.reason === "newer";
 }
 
 function pinRefOf(p: Pending): PinRef {

@@ -44,6 +44,7 @@ import { now } from "../time.ts";
 import { WriteVerifier } from "../write_verifier.ts";
 import { CapabilityStore } from "./capability_store.ts";
 import { entryId, EntryStore, type IngestOutcome } from "./entry_store.ts";
+import { isObsoleteByNewer } from "./slot_plan.ts";
 import {
   NoCapabilityError,
   NoLaterTimestampError,
@@ -52,7 +53,7 @@ import {
   UnknownNamespaceError,
 } from "./errors.ts";
 import { keys, type NamespaceRecord } from "./layout.ts";
-import { blobPayloads, grantPayload, type PayloadStore } from "./payloads.ts";
+import { blobPayloads, grantPayload, type PayloadStore, revokePayload } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
 
 /** Attempts of a gateway write that keeps losing to concurrent writes at the same path. */
@@ -210,10 +211,13 @@ export class HostedNamespaces {
           );
         }
         const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
-        await this.#grant(entry);
-        const outcome = await this.ingest(namespace, entry, cap, signature);
-        const lost = outcome.status === "obsolete" && outcome.reason === "newer";
-        if (!lost || attempt >= MAX_WRITE_ATTEMPTS) return { entry, outcome };
+        const outcome = await this.#ingestGranted(
+          entry,
+          () => this.ingest(namespace, entry, cap, signature),
+        );
+        if (!isObsoleteByNewer(outcome) || attempt >= MAX_WRITE_ATTEMPTS) {
+          return { entry, outcome };
+        }
       }
     });
   }
@@ -248,8 +252,7 @@ export class HostedNamespaces {
       ) {
         throw new PayloadMismatchError("the payload is not the one the entry names");
       }
-      await this.#grant(entry);
-      return await this.entries.ingest(authorised);
+      return await this.#ingestGranted(entry, () => this.entries.ingest(authorised));
     }).catch((e) => {
       if (!(e instanceof UploadTooLargeError) || named >= payload.maxSize) throw e;
       throw new PayloadMismatchError(`the payload is longer than the entry's ${named} bytes`);
@@ -280,12 +283,24 @@ export class HostedNamespaces {
   }
 
   /**
-   * Lets `entry`, which came with its payload's bytes, use that payload if it is restricted
-   * (`grantPayload`); a public payload needs no grant.
+   * Ingests `entry`, which came with its payload's bytes: it may use that payload if it is
+   * restricted (`grantPayload`; a public payload needs no grant), as long as it is stored. The
+   * grant comes first, so that the entry serves its payload from the moment it is stored; an
+   * entry that lost to a newer one gives it back at once, a pruned one when it is deleted
+   * (`PayloadStore.release`).
    */
-  async #grant(entry: Entry): Promise<void> {
+  async #ingestGranted(
+    entry: Entry,
+    ingest: () => Promise<IngestOutcome>,
+  ): Promise<IngestOutcome> {
     const meta = await this.#blobs.stat(entry.payloadDigest);
-    if (meta?.restricted) await grantPayload(this.#kv, entry.payloadDigest, entryId(entry), meta);
+    const id = entryId(entry);
+    if (meta?.restricted) await grantPayload(this.#kv, entry.payloadDigest, id, meta);
+    const outcome = await ingest();
+    if (meta?.restricted && isObsoleteByNewer(outcome)) {
+      await revokePayload(this.#kv, entry.payloadDigest, id);
+    }
+    return outcome;
   }
 
   /**

@@ -30,7 +30,12 @@ export interface PayloadStore {
    */
   sizes(refs: readonly PayloadRef[]): Promise<(number | undefined)[]>;
   pin(hash: Hash, holder: string): Promise<boolean>;
-  unpin(hash: Hash, holder: string): Promise<boolean>;
+  /**
+   * Releases the pin that the entry `ref.entry` held under `holder`, and its grant: that entry
+   * is not stored (any more), and an entry once pruned or found obsolete never comes back (what
+   * made it so stays newer), so the grant would only be litter.
+   */
+  release(ref: PayloadRef, holder: string): Promise<void>;
 }
 
 /**
@@ -45,6 +50,11 @@ export async function grantPayload(
   meta: BlobMeta,
 ): Promise<void> {
   await kv.set(willowKeys.payloadGrant(hash, entry), meta.dataId);
+}
+
+/** Withdraws `grantPayload` from an entry that is not stored after all. */
+export async function revokePayload(kv: Deno.Kv, hash: Hash, entry: Uint8Array): Promise<void> {
+  await kv.delete(willowKeys.payloadGrant(hash, entry));
 }
 
 export function blobPayloads(blobs: BlobStore): PayloadStore {
@@ -62,6 +72,11 @@ export function blobPayloads(blobs: BlobStore): PayloadStore {
       );
     },
     pin: (hash, holder) => blobs.pin(hash, holder),
-    unpin: (hash, holder) => blobs.unpin(hash, holder),
+    async release(ref, holder) {
+      // The grant first: if the process stops in between, the entry's `pincheck` record is
+      // still there and `EntryStore.settle` releases the pin later.
+      await revokePayload(blobs.kv, ref.hash, ref.entry);
+      await blobs.unpin(ref.hash, holder);
+    },
   };
 }

@@ -31,6 +31,14 @@ export type IngestOutcome =
   /** `equal`: this very entry is stored; `newer`: a newer entry at a prefix of its path is. */
   | { readonly status: "obsolete"; readonly reason: "equal" | "newer" };
 
+/**
+ * Whether an entry lost to a newer one: it is not stored, and never will be (newer-than is a
+ * total order, so what beat it beats an equal entry too).
+ */
+export function isObsoleteByNewer(o: IngestOutcome): boolean {
+  return o.status === "obsolete" && o.reason === "newer";
+}
+
 /** A slot as read or planned: its path key and content (`null`: no slot). */
 export interface SlotAt {
   readonly key: Uint8Array;
