@@ -72,5 +72,25 @@ export function createApp(deps: AppDeps): Hono {
     );
   });
   app.onError((e, c) => errorResponse(c, e, metrics));
+  keepHeadLengthUnsaid(app);
   return app;
+}
+
+/** Statuses whose responses never have a body (Fetch standard, "null body status"). */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Hono answers a HEAD with the GET's headers and no body, which Deno sends as
+ * `Content-Length: 0`: false about a GET that streams a body of a length it does not declare
+ * (`/get`, RFC 9110 §9.3.2). An empty stream instead makes Deno send no length, as for the GET.
+ */
+function keepHeadLengthUnsaid(app: Hono): void {
+  const dispatch = app.fetch;
+  app.fetch = async (request, ...rest) => {
+    const res = await dispatch(request, ...rest);
+    const unsaid = request.method === "HEAD" && res.body === null &&
+      !res.headers.has("Content-Length") && !NULL_BODY_STATUS.has(res.status);
+    if (!unsaid) return res;
+    return new Response(new ReadableStream({ start: (c) => c.close() }), res);
+  };
 }

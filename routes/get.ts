@@ -92,14 +92,15 @@ export function getRoutes(deps: GetRouteDeps): Hono {
     }
     const method = c.req.raw.method;
     const outcome = evaluatePreconditions(method, c.req.raw.headers, tag);
-    if (outcome === "not-modified" || outcome === "precondition-failed" || method === "HEAD") {
-      const status = outcome === "not-modified"
-        ? 304
-        : outcome === "precondition-failed"
-        ? 412
-        : 200;
-      return new Response(null, { status, headers: { ...COMMON, ...headers } });
+    if (outcome === "not-modified") {
+      return new Response(null, { status: 304, headers: { ...COMMON, ...headers } });
     }
+    if (outcome === "precondition-failed") {
+      throw new HttpError(412, "precondition failed", "If-Match names another representation", {
+        "Cache-Control": "no-store",
+      });
+    }
+    if (method === "HEAD") return new Response(null, { headers: { ...COMMON, ...headers } });
     return await respond(request, headers);
   });
 

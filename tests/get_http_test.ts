@@ -128,6 +128,11 @@ Deno.test("get: GetMany of three blobs, and the same Get as POST and as a cachea
     // The same ranges spelled with padding share the tag; other ranges do not.
     const padded = await fetch(`${url}==`, { method: "HEAD" });
     assertEquals([padded.status, padded.headers.get("ETag")], [200, etag]);
+    // The GET streams without a declared length, and so does its HEAD: never a false 0.
+    assertEquals([viaGet.headers.get("Content-Length"), padded.headers.get("Content-Length")], [
+      null,
+      null,
+    ]);
     const other = await fetch(
       `${gw.url}/get/${toHex(hashes[2])}?ranges=${encodeRangesQuery(ChunkRangesSeq.BLOB)}`,
       {
@@ -137,6 +142,14 @@ Deno.test("get: GetMany of three blobs, and the same Get as POST and as a cachea
     assert(other.headers.get("ETag") !== etag);
     const notModified = await fetch(url, { headers: { "If-None-Match": etag } });
     assertEquals(notModified.status, 304);
+    // If-Match another tag: a JSON refusal that no cache keeps, not an empty immutable 412.
+    const refused = await fetch(url, { headers: { "If-Match": `"other"` } });
+    assertEquals(
+      [refused.status, refused.headers.get("Cache-Control"), (await refused.json()).error],
+      [412, "no-store", "precondition failed"],
+    );
+    const matched = await fetch(url, { headers: { "If-Match": etag } });
+    assertEquals(new Uint8Array(await matched.arrayBuffer()), viaPost);
     // Without ranges: the whole blob, as GetRequest::blob.
     const whole = await fetch(`${gw.url}/get/${toHex(hashes[1])}`);
     const blob = await readAll(getBlob(hashes[1]), whole.body!);
