@@ -7,7 +7,11 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { InvalidHashError } from "../src/blake3/hash.ts";
 import { BaoError } from "../src/bao/errors.ts";
 import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
-import { BlobNotFoundError, UploadTooLargeError } from "../src/store/errors.ts";
+import {
+  BlobNotFoundError,
+  UploadReclaimedError,
+  UploadTooLargeError,
+} from "../src/store/errors.ts";
 import { InvalidMediaTypeError, InvalidQueryError, RequestBodyError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { InvalidWillowValueError, WillowDecodeError } from "../src/willow/errors.ts";
@@ -60,6 +64,7 @@ export function classify(e: unknown): HttpError {
   if (e instanceof InvalidMediaTypeError) return new HttpError(400, "invalid type", e.message);
   if (e instanceof InvalidQueryError) return new HttpError(400, "invalid parameter", e.message);
   if (e instanceof UploadTooLargeError) return new HttpError(413, "payload too large", e.message);
+  if (e instanceof UploadReclaimedError) return new HttpError(408, "upload timed out", e.message);
   // The client that cut its own request off will not read this; it is not logged as a fault.
   if (e instanceof RequestBodyError) return new HttpError(400, "body interrupted", e.message);
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);

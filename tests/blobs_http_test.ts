@@ -425,6 +425,36 @@ Deno.test("blobs: a body cut short of its Content-Length is a client error, not 
   });
 });
 
+Deno.test("blobs: an upload reclaimed while it stalled is 408, and nothing of it is served", async () => {
+  await withGateway(async (gw) => {
+    const data = randomBytes(300_000, seededRandom(23));
+    let stalled!: () => void;
+    const reached = new Promise<void>((r) => stalled = r);
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => resume = r);
+    const body = ReadableStream.from((async function* () {
+      yield data.subarray(0, 200_000);
+      stalled();
+      await resumed;
+      yield data.subarray(200_000);
+    })());
+    const answer = upload(gw.url, body);
+    await reached;
+    // Collection, later than the stale limit, presumes the stalled upload dead and reclaims it.
+    let reclaimed = 0;
+    while (reclaimed === 0) {
+      reclaimed = (await gw.store.gc(Date.now() + gw.store.timings.uploadStaleMs + 1000)).uploads;
+    }
+    resume();
+    const { status, body: json } = await answer;
+    assertEquals([status, json.error], [408, "upload timed out"]);
+    const get = await fetch(`${gw.url}/blobs/${toHex(hash(data))}`);
+    assertEquals(get.status, 404);
+    await get.body?.cancel();
+    assertEquals((await upload(gw.url, data)).status, 201, "sent again, it is stored");
+  });
+});
+
 Deno.test("blobs: 429 with Retry-After beyond the in-flight cap; health stays reachable", async () => {
   await withGateway(async (gw) => {
     // An upload whose body we hold open keeps one request in flight.

@@ -4,12 +4,16 @@ import { toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
 import { encodeRanges, memorySource } from "../src/bao/encode.ts";
 import { collect } from "../src/bytes.ts";
-import { HashMismatchError } from "../src/bao/errors.ts";
+import { BaoError, HashMismatchError } from "../src/bao/errors.ts";
 import { outboardOf } from "../src/bao/outboard.ts";
 import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { blobHolder, BlobStore, USER_PIN } from "../src/store/blob_store.ts";
-import { UploadTooLargeError } from "../src/store/errors.ts";
+import {
+  BlobNotFoundError,
+  UploadReclaimedError,
+  UploadTooLargeError,
+} from "../src/store/errors.ts";
 import { keys } from "../src/store/layout.ts";
 import { concat } from "./bao_helpers.ts";
 import { randomBytes, randomInt, seededRandom } from "./random.ts";
@@ -139,6 +143,77 @@ Deno.test("store: GC reclaims pages of an upload whose process died, and keeps l
     assertEquals(await countKeys(kv, ["data", "dead"]), 0, "pages past the recorded count too");
     assertEquals(await countKeys(kv, ["ob", "dead"]), 0);
     assertEquals(await countKeys(kv, ["data", "live"]), 1);
+  });
+});
+
+Deno.test("store: an upload stalled past the stale limit and reclaimed fails; nothing is kept", async () => {
+  for (const heartbeatMs of [0, 1e9]) {
+    await withStore(async (_, kv) => {
+      // With every piece a heartbeat, the next one finds the record gone; with none, the commit.
+      const store = new BlobStore(kv, { heartbeatMs });
+      const data = randomBytes(300_000, seededRandom(21));
+      async function* stalling() {
+        yield data.subarray(0, 200_000);
+        // The client stalls: collection, later than the stale limit, presumes the upload dead.
+        const report = await store.gc(Date.now() + store.timings.uploadStaleMs + 1000);
+        assertEquals(report.uploads, 1, `heartbeat ${heartbeatMs}`);
+        await new Promise((r) => setTimeout(r, 5));
+        yield data.subarray(200_000);
+      }
+      await assertRejects(store.import(stalling()), UploadReclaimedError);
+      assertEquals(await store.stat(hash(data)), undefined, "no blob over reclaimed pages");
+      await store.gc();
+      for (const prefix of [["data"], ["ob"], ["upload"]]) {
+        assertEquals(await countKeys(kv, prefix), 0, `${prefix}`);
+      }
+      // Sent again, it is stored, and reads back verified.
+      const again = await store.import(pieces(data));
+      assertEquals([again.created, toHex(again.hash)], [true, toHex(hash(data))]);
+      assertEquals(await readAll(store, again.hash), data);
+    });
+  }
+});
+
+Deno.test("store: a re-upload that races collection keeps a copy of what it answered for", async () => {
+  await withStore(async (store) => {
+    const data = randomBytes(70_000, seededRandom(22));
+    for (let round = 0; round < 60; round++) {
+      await store.import(pieces(data), { pin: null });
+      const [upload] = await Promise.all([store.import(pieces(data)), store.gc()]);
+      const meta = await store.stat(upload.hash);
+      assert(meta !== undefined && meta.refs === 1, `round ${round}: ${JSON.stringify(meta)}`);
+      assertEquals(await readAll(store, upload.hash), data);
+      assert(await store.unpin(upload.hash, USER_PIN));
+      await store.gc();
+    }
+  });
+});
+
+Deno.test("store: a blob collected under a reader's metadata is not found, not corrupted", async () => {
+  await withStore(async (store) => {
+    const data = randomBytes(200_000, seededRandom(24));
+    const { hash: h } = await store.import(pieces(data), { pin: null });
+    // Metadata read for serving, then the blob collected (by another instance, say).
+    const meta = (await store.readMeta(h))!;
+    assertEquals((await store.gc()).blobs, 1);
+    const read = collect(readVerifiedExact(store.source(h, meta), 0, data.length));
+    await assertRejects(read, BlobNotFoundError);
+  });
+});
+
+Deno.test("store: a page value that is not bytes reads as missing storage, a verification failure", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(3 * 65536, seededRandom(25));
+    const { hash: h } = await store.import(pieces(data));
+    const meta = (await store.stat(h))!;
+    for (const key of [keys.dataPage(meta.dataId, 1), keys.obPage(meta.dataId, 0)]) {
+      const kept = (await kv.get(key)).value;
+      await kv.set(key, "hello");
+      // A fresh store each time: outboard pages once read are cached.
+      await assertRejects(readAll(new BlobStore(kv), h), BaoError, `${key}`);
+      await kv.set(key, kept);
+    }
+    assertEquals(await readAll(new BlobStore(kv), h), data);
   });
 });
 

@@ -14,7 +14,7 @@ import { asHash, type Hash, parseHash, toHex } from "../blake3/hash.ts";
 import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
-import { UploadTooLargeError } from "./errors.ts";
+import { UploadReclaimedError, UploadTooLargeError } from "./errors.ts";
 import { VerifiedPairs } from "../bao/verified_pairs.ts";
 import { KvBlobSource, OutboardCache } from "./kv_source.ts";
 import { getValues } from "./get_values.ts";
@@ -207,7 +207,11 @@ export class BlobStore {
       (i, page) => writer.put(keys.obPage(dataId, i), page),
       allocate,
     );
-    await this.kv.set(keys.upload(dataId), record());
+    // The record's version: collection deletes the record of an upload it presumes dead, and
+    // neither a heartbeat nor the final commit may then bring that upload back over its
+    // deleted pages.
+    const upload = { key: keys.upload(dataId), versionstamp: "" };
+    upload.versionstamp = (await this.kv.set(upload.key, record())).versionstamp;
     const pairs: Uint8Array[] = [];
     const hasher = new Hasher({
       groupLog: IROH_K,
@@ -237,7 +241,9 @@ export class BlobStore {
           lastBeat = Date.now();
           // Counts of pages already committed, so collection can find them after a crash.
           await writer.flush();
-          await this.kv.set(keys.upload(dataId), record());
+          const beat = await this.kv.atomic().check(upload).set(upload.key, record()).commit();
+          if (!beat.ok) throw new UploadReclaimedError(this.timings.uploadStaleMs);
+          upload.versionstamp = beat.versionstamp;
         }
       }
       const hash = hasher.finalize();
@@ -246,7 +252,12 @@ export class BlobStore {
       await outboard.close();
       await writer.flush();
       const sniffedType = sniffContentType(head.subarray(0, Math.min(size, SNIFF_LEN)), size);
-      return await this.#commitImport(dataId, hash, size, pin, sniffedType, options.restricted);
+      return await this.#commitImport(
+        { dataId, upload },
+        { hash, size, sniffedType },
+        pin,
+        options.restricted,
+      );
     } catch (e) {
       // Whatever is in flight may still land: the tail scan in #deletePages catches it.
       await writer.flush().catch(() => {});
@@ -256,15 +267,14 @@ export class BlobStore {
   }
 
   /**
-   * Makes the imported blob visible: meta, pin and the end of the upload record in one commit.
-   * If the same blob is already stored, the new pages are garbage: pin the existing blob.
+   * Makes the imported blob visible: meta, pin and the end of the upload record in one commit,
+   * which fails if collection reclaimed the upload meanwhile. If the same blob is already
+   * stored, the new pages are garbage: pin the existing blob, unless it was collected meanwhile.
    */
   async #commitImport(
-    dataId: string,
-    hash: Hash,
-    size: number,
+    { dataId, upload }: { dataId: string; upload: Deno.AtomicCheck },
+    { hash, size, sniffedType }: { hash: Hash; size: number; sniffedType: string | undefined },
     pin: string | null,
-    sniffedType: string | undefined,
     restricted = false,
   ): Promise<ImportResult> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
@@ -274,7 +284,8 @@ export class BlobStore {
         // answer would tell an uploader that someone keeps these bytes in private).
         const published = existing.value.restricted === true && !restricted;
         if (published) await this.publish(hash);
-        if (pin !== null) await this.pin(hash, pin);
+        // Collected since it was read: this upload's pages are the copy to keep.
+        if (pin !== null && !(await this.pin(hash, pin))) continue;
         const now = Date.now();
         await this.#discard(dataId, { startedAt: now, updatedAt: now, ...pageCounts(size) });
         return { hash, size, created: published };
@@ -295,13 +306,16 @@ export class BlobStore {
         // Data that came from peers (`old`) was public already.
         ...(restricted && old === null ? { restricted: true } : {}),
       };
-      const op = this.kv.atomic().check(existing).set(keys.blob(hash), meta)
-        .delete(keys.upload(dataId));
+      const op = this.kv.atomic().check(existing, upload).set(keys.blob(hash), meta)
+        .delete(upload.key);
       if (pin !== null && !pinned) {
         op.set(keys.pin(hash, pin), { since: Date.now() }).set(keys.holds(pin, hash), true);
       }
       if (old !== null) op.set(keys.trash(old.dataId), { since: Date.now(), ...pageCounts(size) });
       if ((await op.commit()).ok) return { hash, size, created: true };
+      if ((await this.kv.get(upload.key)).versionstamp !== upload.versionstamp) {
+        throw new UploadReclaimedError(this.timings.uploadStaleMs);
+      }
     }
     throw new Error(`could not commit blob ${toHex(hash)}: too much contention`);
   }

@@ -15,3 +15,16 @@ export class BlobNotFoundError extends Error {
     super(`blob ${hash} is not here`);
   }
 }
+
+/**
+ * An upload stalled for longer than the store waits (`uploadStaleMs`), and collection reclaimed
+ * its pages meanwhile: it cannot be completed, and must be sent again.
+ */
+export class UploadReclaimedError extends Error {
+  override name = "UploadReclaimedError";
+  constructor(staleMs: number) {
+    super(
+      `the upload stalled for longer than ${staleMs / 1000} s and was reclaimed; send it again`,
+    );
+  }
+}

@@ -13,12 +13,13 @@
  * @module
  */
 
-import type { Hash } from "../blake3/hash.ts";
+import { type Hash, toHex } from "../blake3/hash.ts";
 import type { BaoSource } from "../bao/encode.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
 import type { VerifiedPairs } from "../bao/verified_pairs.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { type BlobMeta, DATA_PAGE, keys, OB_PAGE_PAIRS } from "./layout.ts";
+import { BlobNotFoundError } from "./errors.ts";
 import { storedRanges } from "./partial.ts";
 
 /** Largest span of data pages one `list` call fetches. */
@@ -54,8 +55,7 @@ export class OutboardCache {
     if (hit !== undefined) {
       this.#pages.delete(key);
     } else {
-      hit = kv.get<Uint8Array>(keys.obPage(dataId, page), { consistency })
-        .then((e) => e.value ?? undefined);
+      hit = kv.get(keys.obPage(dataId, page), { consistency }).then((e) => asPage(e.value));
       // A failed read must not stay cached.
       hit.catch(() => this.#pages.delete(key));
       if (this.#pages.size >= this.capacity) {
@@ -126,6 +126,7 @@ export class KvBlobSource implements BaoSource {
       this.#consistency,
     );
     const off = (index % OB_PAGE_PAIRS) * 64;
+    if (page === undefined) await this.#missing();
     // A missing or short page yields a short pair, which the walk rejects.
     return page ? page.subarray(off, off + 64) : new Uint8Array(0);
   }
@@ -144,6 +145,7 @@ export class KvBlobSource implements BaoSource {
     // Chunk groups never straddle pages, so the common case is a view into one page.
     if (first === last) {
       const page = await this.#page(first);
+      if (page === undefined) await this.#missing();
       const from = start - first * DATA_PAGE;
       return page
         ? page.subarray(from, Math.min(end - first * DATA_PAGE, page.length))
@@ -155,11 +157,23 @@ export class KvBlobSource implements BaoSource {
       const pageStart = p * DATA_PAGE;
       const from = Math.max(start - pageStart, 0);
       const to = Math.min(end - pageStart, DATA_PAGE);
+      if (page === undefined) await this.#missing();
       // Missing storage shortens the result; the walk then rejects the group.
       if (page === undefined || page.length < to) return out.subarray(0, pageStart + from - start);
       out.set(page.subarray(from, to), pageStart + from - start);
     }
     return out;
+  }
+
+  /**
+   * A page that is not there. If the blob was collected since its metadata was read (another
+   * instance sharing the KV collected it while this one reused the metadata, `readMeta`), it is
+   * simply not here any more: `BlobNotFoundError`, not a verification failure counted as
+   * corrupted storage. Otherwise the short read that follows makes the walk reject the group.
+   */
+  async #missing(): Promise<void> {
+    const now = await this.#kv.get<BlobMeta>(keys.blob(this.root));
+    if (now.value?.dataId !== this.#dataId) throw new BlobNotFoundError(toHex(this.root));
   }
 
   /** The connection for the next read: the store's own, or one of the read-only extras. */
@@ -195,17 +209,17 @@ export class KvBlobSource implements BaoSource {
     const pages = (async () => {
       // One page (a random range) is a point read, which KV answers faster than a list.
       if (end - first === 1) {
-        const e = await this.#reader().get<Uint8Array>(keys.dataPage(this.#dataId, first), {
+        const e = await this.#reader().get(keys.dataPage(this.#dataId, first), {
           consistency: this.#consistency,
         });
-        return [e.value ?? undefined];
+        return [asPage(e.value)];
       }
       const out: Page[] = new Array(end - first);
-      const iter = this.#reader().list<Uint8Array>({
+      const iter = this.#reader().list({
         start: keys.dataPage(this.#dataId, first),
         end: keys.dataPage(this.#dataId, end),
       }, { batchSize: end - first, consistency: this.#consistency });
-      for await (const e of iter) out[(e.key[2] as number) - first] = e.value;
+      for await (const e of iter) out[(e.key[2] as number) - first] = asPage(e.value);
       return out;
     })();
     // A read-ahead nobody waits for any more (the client went away, the store closed) must not
@@ -213,4 +227,9 @@ export class KvBlobSource implements BaoSource {
     pages.catch(() => {});
     return { first, end, pages };
   }
+}
+
+/** A stored page value; anything but bytes (a damaged store) counts as missing. */
+function asPage(value: unknown): Page {
+  return value instanceof Uint8Array ? value : undefined;
 }
