@@ -1,9 +1,45 @@
 /**
  * Peers for tests: a dishonest peer gateway in front of an honest one. It answers discovery
- * truthfully (so it is asked for data) and then tampers with the data stream in one way.
+ * truthfully (so it is asked for data) and then tampers with the data stream in one way; or it
+ * tampers with its discovery answers instead.
  */
 
-export type Lie = "flip-data" | "swap-pair" | "wrong-size" | "truncate" | "stall";
+/** What the liar does to its data answers (`POST /get`). */
+export type Lie =
+  | "flip-data"
+  | "swap-pair"
+  | "wrong-size"
+  | "truncate"
+  | "stall"
+  /** The first 20 KB at once, then a byte every 20 ms: always sending, never getting on. */
+  | "drip"
+  /** A redirect to the honest gateway's `POST /blobs`, to make the asker write there. */
+  | "redirect"
+  /** Discovery answered with headers, then a byte every 20 ms, never ending. */
+  | "discovery-trickle"
+  /** Discovery answered with an endless stream of bytes. */
+  | "discovery-flood";
+
+/**
+ * A body that yields `first` at once, then one byte of `rest` (or a zero byte, for ever, when
+ * `rest` is undefined) after each `everyMs`, until it ends or is cancelled.
+ */
+function trickle(first: Uint8Array, rest: Uint8Array | undefined, everyMs: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(first),
+    pull: (controller) =>
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          if (rest !== undefined && at >= rest.length) controller.close();
+          else controller.enqueue(rest === undefined ? new Uint8Array(1) : rest.slice(at, ++at));
+          resolve();
+        }, everyMs);
+      }),
+    cancel: () => clearTimeout(timer),
+  });
+}
 
 export interface Liar {
   url: string;
@@ -27,6 +63,18 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     const url = new URL(req.url);
     const target = `${upstream}${url.pathname}${url.search}`;
+    if (url.pathname.startsWith("/discovery/")) {
+      if (lie === "discovery-trickle") {
+        return new Response(trickle(new Uint8Array(1), undefined, 20));
+      }
+      if (lie === "discovery-flood") {
+        return new Response(
+          ReadableStream.from((function* () {
+            while (true) yield new Uint8Array(65536);
+          })()),
+        );
+      }
+    }
     if (req.method !== "POST" || url.pathname !== "/get") {
       return await fetch(target, { method: req.method, headers: req.headers });
     }
@@ -37,6 +85,9 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
     if (lie === "stall") {
       await released;
       return new Response(null, { status: 503 });
+    }
+    if (lie === "redirect") {
+      return new Response(null, { status: 307, headers: { Location: `${upstream}/blobs` } });
     }
     const res = await fetch(target, { method: "POST", body: await req.arrayBuffer() });
     const bytes = await body(res);
@@ -57,6 +108,8 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
         view.setBigUint64(0, view.getBigUint64(0, true) + 1024n, true);
         return new Response(bytes);
       }
+      case "drip":
+        return new Response(trickle(bytes.subarray(0, 20_000), bytes.subarray(20_000), 20));
       case "truncate":
         // Half the response, then the connection ends abruptly.
         return new Response(
@@ -67,6 +120,9 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
             },
           }),
         );
+      default:
+        // The lies of discovery answers: data is answered honestly.
+        return new Response(bytes);
     }
   });
   return {

@@ -703,6 +703,72 @@ for (const lie of ["flip-data", "swap-pair", "wrong-size", "truncate", "stall"] 
   });
 }
 
+const HOSTILE: { lie: Lie; honestFor: number; reason: string }[] = [
+  // Honest at first contact, then a byte every 20 ms: never silent, never getting on.
+  { lie: "drip", honestFor: 1, reason: "timeout" },
+  { lie: "redirect", honestFor: 0, reason: "status" },
+  { lie: "discovery-trickle", honestFor: 0, reason: "timeout" },
+  { lie: "discovery-flood", honestFor: 0, reason: "protocol" },
+];
+for (const { lie, honestFor, reason } of HOSTILE) {
+  Deno.test(`peers: a peer that answers with ${lie} is cut in time; B serves A's bytes`, async () => {
+    const a = await startGateway();
+    const liar = startLiar(a.url, lie, honestFor);
+    const b = await startGateway({ env: { GATEWAY_PEERS: `${liar.url},${a.url}`, ...FAST } });
+    try {
+      const data = randomBytes(600_000, seededRandom(31));
+      const { body } = await upload(a.url, data);
+      // A regression hangs here: fail instead.
+      const res = await fetch(`${b.url}/blobs/${body.hash}`, {
+        signal: AbortSignal.timeout(20_000),
+      });
+      assertEquals(res.status, 200);
+      assertEquals(await bytes(res), data);
+      await assertStoreHoldsOnlyTruth(b.store, parseHash(body.hash!), data);
+      const peers = (await (await fetch(`${b.url}/peers`)).json()).peers;
+      const bad = peers.find((p: { url: string }) => p.url === liar.url);
+      assert(bad.failuresByReason[reason] > 0, JSON.stringify(bad));
+      // Redirects are not followed: the liar cannot make B write to A (a loopback writer).
+      assertEquals((await Array.fromAsync(a.store.list())).length, 1, "A holds only the upload");
+    } finally {
+      await b.close();
+      await liar.close();
+      await a.close();
+    }
+  });
+}
+
+Deno.test("peers: a peer that was unreachable is healthy again once it answers discovery", async () => {
+  const a = await startGateway();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = probe.addr;
+  probe.close();
+  const b = await startGateway({ env: { GATEWAY_PEERS: `http://127.0.0.1:${port}`, ...FAST } });
+  let proxy: Deno.HttpServer | undefined;
+  try {
+    const missing = `${b.url}/blobs/${"cd".repeat(32)}`;
+    const down = await fetch(missing);
+    assertEquals(down.status, 502);
+    await down.body?.cancel();
+    const status = async () => (await (await fetch(`${b.url}/peers`)).json()).peers[0];
+    assertEquals((await status()).consecutiveFailures, 1);
+    // The peer comes back (A behind its address) and says it has no such blob.
+    proxy = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (req) => {
+      const url = new URL(req.url);
+      return fetch(`${a.url}${url.pathname}`, { headers: req.headers });
+    });
+    const back = await fetch(missing);
+    assertEquals(back.status, 404);
+    await back.body?.cancel();
+    const peer = await status();
+    assertEquals([peer.healthy, peer.consecutiveFailures], [true, 0], JSON.stringify(peer));
+  } finally {
+    await proxy?.shutdown();
+    await b.close();
+    await a.close();
+  }
+});
+
 Deno.test("peers: with only a liar, 502; with only a staller, 504 with Retry-After", async () => {
   const a = await startGateway();
   const liar = startLiar(a.url, "flip-data");

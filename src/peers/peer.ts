@@ -68,6 +68,17 @@ export class Peer {
       : 0.8 * this.#latencyMs + 0.2 * latencyMs;
   }
 
+  /**
+   * A well-formed answer that moved no data (discovery): a peer that was unreachable is back.
+   * Nothing else is forgiven by it: a peer that answers discovery and then lies, stalls or
+   * cuts its streams must still rest.
+   */
+  recordAnswer(): void {
+    if (this.#lastError?.reason !== "unreachable") return;
+    this.#consecutive = 0;
+    this.#restUntil = 0;
+  }
+
   recordBytes(bytes: number): void {
     this.#bytes += bytes;
   }

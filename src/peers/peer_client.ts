@@ -34,27 +34,56 @@ export interface PeerTimeouts {
 /** Largest discovery answer read from a peer (a RangeSpecSeq is a few hundred bytes). */
 const MAX_DISCOVERY_BYTES = 64 * 1024;
 
-/** `fetch` with a deadline: aborts (and says it was our timer) if `ms` pass first. */
+/** A request to a peer under a deadline (see `fetchWithin`). */
+interface PeerResponse {
+  readonly res: Response;
+  readonly controller: AbortController;
+  /** Ends the deadline: the caller watches the rest of the response itself. */
+  readonly clear: () => void;
+}
+
+/**
+ * `fetch` with a deadline that runs until `clear` (the caller decides whether it covers the
+ * body too): aborts, and says it was our timer, if `ms` pass first. Redirects are not followed:
+ * a peer must not make this gateway send requests elsewhere, to its own loopback-only
+ * endpoints least of all.
+ */
 async function fetchWithin(
   url: string,
   init: RequestInit,
   ms: number,
   peer: string,
-): Promise<{ res: Response; controller: AbortController }> {
+): Promise<PeerResponse> {
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new PeerRequestError(peer, "timeout", `no answer in ${ms} ms`)),
     ms,
   );
+  const clear = () => clearTimeout(timer);
   try {
-    const res = await fetch(url, { ...init, signal: controller.signal });
-    return { res, controller };
+    const res = await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
+    return { res, controller, clear };
   } catch (e) {
+    clear();
     if (controller.signal.aborted) throw controller.signal.reason;
     throw new PeerRequestError(peer, "unreachable", e instanceof Error ? e.message : String(e));
-  } finally {
-    clearTimeout(timer);
   }
+}
+
+/** The whole body, or `PeerRequestError` ("protocol") as soon as it runs past `max` bytes. */
+async function readAtMost(body: ReadableStream<Uint8Array>, max: number, peer: string) {
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  for await (const piece of body) {
+    length += piece.length;
+    // Leaving the loop cancels the stream.
+    if (length > max) throw new PeerRequestError(peer, "protocol", `an answer over ${max} bytes`);
+    pieces.push(piece);
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of pieces) out.set(p, (at += p.length) - p.length);
+  return out;
 }
 
 /** What `peer` says it holds of blob `hash` (chunk ranges; a hint, never trusted for data). */
@@ -63,29 +92,36 @@ export async function peerAvailability(
   hash: Hash,
   timeoutMs: number,
 ): Promise<ChunkRanges> {
-  const { res } = await fetchWithin(
+  // The deadline covers the whole answer, body included: a peer that sends its headers and
+  // then trickles must not hold every miss (and its in-flight place) for ever.
+  const { res, controller, clear } = await fetchWithin(
     `${peer.url}/discovery/${toHex(hash)}`,
-    {
-      headers: { Accept: "application/octet-stream" },
-    },
+    { headers: { Accept: "application/octet-stream" } },
     timeoutMs,
     peer.url,
   );
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw new PeerRequestError(peer.url, "status", `discovery answered ${res.status}`);
-  }
-  const declared = Number(res.headers.get("Content-Length") ?? 0);
-  if (declared > MAX_DISCOVERY_BYTES) {
-    await res.body?.cancel();
-    throw new PeerRequestError(peer.url, "protocol", `discovery answer of ${declared} bytes`);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  let bytes: Uint8Array;
   try {
-    return ChunkRangesSeq.decode(bytes).get(0);
+    if (res.status !== 200 || res.body === null) {
+      throw new PeerRequestError(peer.url, "status", `discovery answered ${res.status}`);
+    }
+    bytes = await readAtMost(res.body, MAX_DISCOVERY_BYTES, peer.url);
+  } catch (e) {
+    await res.body?.cancel().catch(() => {});
+    if (controller.signal.aborted) throw controller.signal.reason;
+    if (e instanceof PeerRequestError) throw e;
+    throw new PeerRequestError(peer.url, "truncated", e instanceof Error ? e.message : String(e));
+  } finally {
+    clear();
+  }
+  let ranges: ChunkRanges;
+  try {
+    ranges = ChunkRangesSeq.decode(bytes).get(0);
   } catch (e) {
     throw new PeerRequestError(peer.url, "protocol", `bad discovery answer: ${e}`);
   }
+  peer.recordAnswer();
+  return ranges;
 }
 
 export interface StreamHandlers {
@@ -111,7 +147,7 @@ export async function streamFromPeer(
 ): Promise<{ size: number; sizeVerified: boolean }> {
   const started = performance.now();
   const body = encodeRequest(getBlobRanges(hash, ranges));
-  const { res, controller } = await fetchWithin(
+  const { res, controller, clear } = await fetchWithin(
     `${peer.url}/get`,
     {
       method: "POST",
@@ -121,16 +157,25 @@ export async function streamFromPeer(
     timeouts.firstByteMs,
     peer.url,
   );
+  // From here on the watchdog below keeps the time.
+  clear();
   if (res.status !== 200 || res.body === null) {
     await res.body?.cancel();
     throw new PeerRequestError(peer.url, "status", `POST /get answered ${res.status}`);
   }
-  const decoder = new BaoDecoder(hash, ranges, 4, { onPair: handlers.onPair });
+  // One watchdog per response instead of a timer per piece: the first piece must come within
+  // the first-byte deadline, and after it each verified item (a pair or a 16 KiB group) within
+  // the stall deadline of the one before. Counting bytes instead would let a peer that drips
+  // a byte now and then hold a reader for hours.
+  let lastProgress = performance.now();
+  const decoder = new BaoDecoder(hash, ranges, 4, {
+    onPair: (node, pair) => {
+      lastProgress = performance.now();
+      handlers.onPair(node, pair);
+    },
+  });
   const reader = res.body.getReader();
   let received = 0;
-  // One watchdog per response instead of a timer per piece: the first piece must come within
-  // the first-byte deadline, each later one within the stall deadline of the one before.
-  let lastProgress = performance.now();
   let timedOut: string | undefined;
   const watchdog = setInterval(() => {
     const limit = received === 0
@@ -157,9 +202,12 @@ export async function streamFromPeer(
       }
       if (timedOut !== undefined) throw new PeerRequestError(peer.url, "timeout", timedOut);
       if (next.done) break;
-      lastProgress = performance.now();
+      if (received === 0) lastProgress = performance.now();
       received += next.value.length;
-      for (const v of decoder.push(next.value)) handlers.onData(v);
+      for (const v of decoder.push(next.value)) {
+        lastProgress = performance.now();
+        handlers.onData(v);
+      }
       if (
         expectedSize !== undefined && decoder.size !== undefined && decoder.size !== expectedSize
       ) {
