@@ -73,6 +73,11 @@ export class Metrics {
     "Verified peer bytes served but not kept, because storage was too far behind.",
     "counter",
   );
+  readonly peerAnswers = new Metric(
+    "gateway_peer_answers_remembered",
+    "Peers' discovery answers about blobs, remembered for a while (expired ones are swept out).",
+    "gauge",
+  );
   readonly rejected = new Metric(
     "gateway_requests_rejected_total",
     "Requests turned away with 429 because too many were in flight.",
@@ -90,6 +95,7 @@ export class Metrics {
       this.peerFailures,
       this.peerBytes,
       this.peerUnstored,
+      this.peerAnswers,
     ];
     return all.map((m) => m.render()).join("\n") + "\n";
   }

@@ -12,11 +12,17 @@ import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
 import { encodeRequest, getBlobRanges, getRequest } from "../src/protocol/request.ts";
-import type { BlobStore, StoreTimings } from "../src/store/blob_store.ts";
+import type { StoreTimings } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
 import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
 import { type Lie, startLiar } from "./peer_helpers.ts";
+import { Metrics } from "../src/metrics.ts";
+import { BlobFetcher } from "../src/peers/fetcher.ts";
+import { NotOnPeersError } from "../src/peers/errors.ts";
+import { PeerSet } from "../src/peers/peer.ts";
+import { BlobStore } from "../src/store/blob_store.ts";
+import { asHash } from "../src/blake3/hash.ts";
 import { randomBytes, seededRandom } from "./random.ts";
 
 const FAST = { GATEWAY_PEER_TIMEOUT: "400", GATEWAY_DISCOVERY_TIMEOUT: "400" };
@@ -737,6 +743,68 @@ for (const { lie, honestFor, reason } of HOSTILE) {
     }
   });
 }
+
+Deno.test("peers: answers about ever new missing hashes do not pile up in memory", async () => {
+  const a = await startGateway();
+  const kv = await Deno.openKv(":memory:");
+  const metrics = new Metrics();
+  const fetcher = new BlobFetcher(new BlobStore(kv), new PeerSet([a.url]), metrics, {
+    availabilityTtlMs: 1,
+  });
+  try {
+    const rand = seededRandom(32);
+    let misses = 0;
+    for (let round = 0; round < 60; round++) {
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        const missing = asHash(randomBytes(32, rand));
+        await fetcher.meta(missing).catch((e) => {
+          if (e instanceof NotOnPeersError) misses++;
+        });
+      }));
+    }
+    assertEquals(misses, 3000);
+    // Swept whenever the map doubles past 1,024: never near the 3,000 hashes asked about.
+    const remembered = metrics.peerAnswers.get();
+    assert(remembered > 0 && remembered <= 2048, `${remembered} answers remembered`);
+  } finally {
+    kv.close();
+    await a.close();
+  }
+});
+
+Deno.test("peers: a reader is a window ahead only once half-way through the current one", async () => {
+  const a = await startGateway();
+  const kv = await Deno.openKv(":memory:");
+  const store = new BlobStore(kv);
+  // Windows of 4 groups (64 KiB) over a blob of 40 groups.
+  const fetcher = new BlobFetcher(store, new PeerSet([a.url]), new Metrics(), { windowGroups: 4 });
+  try {
+    const data = randomBytes(40 * 16384, seededRandom(33));
+    const h = parseHash((await upload(a.url, data)).body.hash!);
+    const meta = await fetcher.meta(h);
+    const reader = fetcher.groups(h, meta, 0, 40 * 16);
+    /** Groups stored by now, by index, once every fetch asked for has landed. */
+    const storedGroups = async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const ranges = storedRanges((await store.stat(h))!);
+      return Array.from({ length: 40 }, (_, g) => g).filter((g) =>
+        ranges.covers(g * 16, g * 16 + 16)
+      );
+    };
+    const first = await reader.next();
+    assertEquals(first.value!.data, data.subarray(0, 16384));
+    // The first window, and the last group that first contact stores for the size proof.
+    assertEquals(await storedGroups(), [0, 1, 2, 3, 39]);
+    await reader.next();
+    await reader.next(); // group 2: half-way
+    assertEquals(await storedGroups(), [0, 1, 2, 3, 4, 5, 6, 7, 39]);
+    await reader.return(undefined);
+  } finally {
+    await store.close();
+    kv.close();
+    await a.close();
+  }
+});
 
 Deno.test("peers: a peer that was unreachable is healthy again once it answers discovery", async () => {
   const a = await startGateway();

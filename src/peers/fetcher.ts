@@ -39,7 +39,10 @@ export interface FetcherOptions {
   /** How long to wait for peers' discovery answers. */
   discoveryMs: number;
   timeouts: PeerTimeouts;
-  /** Groups a reader asks for ahead of where it reads (16 MiB at 1024). */
+  /**
+   * Groups a reader asks for at once (4 MiB at 256). A window arrives at the peer's pace
+   * whatever the reader's, and waits in memory for it: this bounds what a slow reader holds.
+   */
   windowGroups: number;
   /** How long a peer's discovery answer is reused. */
   availabilityTtlMs: number;
@@ -48,7 +51,7 @@ export interface FetcherOptions {
 export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
   discoveryMs: 2000,
   timeouts: { firstByteMs: 5000, stallMs: 10_000 },
-  windowGroups: 1024,
+  windowGroups: 256,
   availabilityTtlMs: 30_000,
 };
 
@@ -122,6 +125,8 @@ export class BlobFetcher {
   readonly #firstContact = new Map<string, Promise<BlobMeta>>();
   readonly #pending = new Map<string, Map<number, Pending>>();
   readonly #availability = new Map<string, Availability>();
+  /** The size of `#availability` at which expired answers are swept out. */
+  #sweepAt = 1024;
   /** Verified bytes received and waiting to be stored. */
   #backlog = 0;
 
@@ -184,13 +189,33 @@ export class BlobFetcher {
       errors: [...answers.flatMap((a) => a.errors), ...resting],
     }));
     const entry = { at: Date.now(), answer };
-    this.#availability.set(key, entry);
+    this.#remember(key, entry);
     answer.then(({ errors }) => {
       if (errors.length > 0 && this.#availability.get(key) === entry) {
         this.#availability.delete(key);
+        this.#countAnswers();
       }
     });
     return answer;
+  }
+
+  /**
+   * Keeps an answer for `availabilityTtlMs`. Expired answers are swept out whenever the map
+   * has doubled, so asking for ever new hashes cannot grow it without bound.
+   */
+  #remember(key: string, entry: Availability): void {
+    if (this.#availability.size >= this.#sweepAt) {
+      const cutoff = Date.now() - this.#options.availabilityTtlMs;
+      for (const [k, v] of this.#availability) if (v.at < cutoff) this.#availability.delete(k);
+      this.#sweepAt = Math.max(1024, 2 * this.#availability.size);
+    }
+    this.#availability.set(key, entry);
+    this.#countAnswers();
+  }
+
+  #countAnswers(): void {
+    const gauge = this.#metrics.peerAnswers;
+    gauge.add(this.#availability.size - gauge.get());
   }
 
   #failed(peer: Peer, e: unknown): void {
@@ -286,7 +311,9 @@ export class BlobFetcher {
   /**
    * Verified groups of `hash` from group `from` (a chunk index, multiple of 16) to chunk `to`,
    * in order, as `{ start, data }`: read from the store where it holds them, awaited from
-   * peers otherwise, with the next window requested while the current one is read.
+   * peers otherwise, with the next window requested once the reader is half-way through the
+   * current one: the peer works while we send, and a slow reader holds at most a window and
+   * a half in memory.
    */
   async *groups(
     hash: Hash,
@@ -296,14 +323,21 @@ export class BlobFetcher {
   ): AsyncGenerator<VerifiedGroup> {
     const tree = new BaoTree(meta.size, IROH_K);
     const window = this.#options.windowGroups * tree.groupChunks;
+    const windowFrom = (start: number) =>
+      this.#plan(hash, tree, start, Math.min(start + window, to));
     let start = from;
-    let plan = this.#plan(hash, tree, start, Math.min(start + window, to));
+    let plan = windowFrom(start);
     while (start < to) {
       const end = Math.min(start + window, to);
       const current = await plan;
-      // Ask for the next window before reading this one: the peer works while we send.
-      if (end < to) plan = this.#plan(hash, tree, end, Math.min(end + window, to));
-      yield* this.#read(hash, tree, current, start, end);
+      let next: ReturnType<typeof windowFrom> | undefined;
+      for await (const group of this.#read(hash, tree, current, start, end)) {
+        if (next === undefined && end < to && 2 * (group.start - start) >= end - start) {
+          next = windowFrom(end);
+        }
+        yield group;
+      }
+      plan = next ?? windowFrom(end);
       start = end;
     }
   }
@@ -435,6 +469,10 @@ export class BlobFetcher {
       if (error) p.reject(error);
       p.markStored();
       inFlight.delete(g);
+      // Nothing of this blob on its way any more: forget it (a map per blob ever fetched
+      // would grow for ever).
+      const key = toHex(hash);
+      if (inFlight.size === 0 && this.#pending.get(key) === inFlight) this.#pending.delete(key);
     };
     const discovered = await this.#holders(hash);
     errors.push(...discovered.errors);
