@@ -60,7 +60,7 @@ commands:
 
 options:
   --gateway URL    the gateway (env GATEWAY_URL; default ${DEFAULT_GATEWAY})
-  --token T        bearer token for uploads (env GATEWAY_TOKEN)
+  --token T        bearer token for uploads, sent to --gateway only (env GATEWAY_TOKEN)
   -o, --output P   where get writes (- for stdout)
   --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
   --via bao|outboard
@@ -140,10 +140,19 @@ function expectOne(options: Options, what: string): string {
   return options.positional[0];
 }
 
-/** `fetch` with the bearer token on every request, when there is one. */
-function authorizedFetch(token: string | undefined): FetchLike {
+/**
+ * `fetch` with the bearer token on writes to the configured gateway only. Reads are open, and
+ * a URL argument may name any server: the token must not go to whoever that is (nor over
+ * every read, which may be plain HTTP).
+ */
+function authorizedFetch(token: string | undefined, gateway: string): FetchLike {
   if (token === undefined) return (input, init) => fetch(input, init);
+  const origin = new URL(gateway).origin;
   return (input, init = {}) => {
+    const method = (init.method ?? "GET").toUpperCase();
+    if (method === "GET" || method === "HEAD" || new URL(input).origin !== origin) {
+      return fetch(input, init);
+    }
     const headers = new Headers(init.headers);
     headers.set("Authorization", `Bearer ${token}`);
     return fetch(input, { ...init, headers });
@@ -156,7 +165,10 @@ class Run {
   #line: ProgressLine | undefined;
 
   constructor(readonly options: Options) {
-    this.client = { fetch: authorizedFetch(options.token), cache: new VerifiedCache() };
+    this.client = {
+      fetch: authorizedFetch(options.token, options.gateway),
+      cache: new VerifiedCache(),
+    };
   }
 
   source(target?: Target): Source {

@@ -3,7 +3,8 @@
  * parsing, authorisation and status mapping; the work is `HostedNamespaces`'.
  */
 import { type Context, Hono } from "hono";
-import { fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
+import { bytesEqual, fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
+import { hash } from "../src/blake3/tree.ts";
 import { blobResponse } from "../src/http/blob_response.ts";
 import { InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
@@ -14,6 +15,7 @@ import { readMcCapability, writeMcCapability } from "../src/willow/capability_en
 import { decode, encode } from "../src/willow/codec.ts";
 import type { Entry } from "../src/willow/entry.ts";
 import { asPublicKey, asSignature, type PublicKey } from "../src/willow/keys.ts";
+import { checkChainLength } from "../src/willow/meadowcap.ts";
 import { U64_MAX } from "../src/willow/params.ts";
 import { EMPTY_PATH, type Path } from "../src/willow/path.ts";
 import { pathFromUrl, pathToUrl } from "../src/willow/path_url.ts";
@@ -27,6 +29,9 @@ import { HttpError } from "./errors.ts";
 import { BlobNotFoundError } from "../src/store/errors.ts";
 import { requireWriter } from "./middleware.ts";
 import { requestBody } from "../src/http/request_body.ts";
+
+/** The digest of the empty payload. */
+const EMPTY_DIGEST = hash(new Uint8Array(0));
 
 export interface WillowRouteDeps {
   store: BlobStore;
@@ -182,7 +187,9 @@ function readProof(c: Context): ReadProof | undefined {
     throw new HttpError(400, "invalid read proof", "the timestamp is Unix milliseconds");
   }
   return {
-    capability: decode(bytesParam(cap, "read proof"), readMcCapability, { canonic: false }),
+    capability: checkChainLength(
+      decode(bytesParam(cap, "read proof"), readMcCapability, { canonic: false }),
+    ),
     timestamp: Number(timestamp),
     signature: asSignature(bytesParam(signature, "read proof", 64)),
   };
@@ -293,7 +300,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       target: url.pathname + url.search,
       namespace: ns,
       area: { subspace: subspace ?? "any", path: prefix, times: range },
-    }, readProof(c));
+    }, () => readProof(c));
     const cursor = q("cursor");
     const page = await hosted.entries.query(ns, { subspace, prefix, times: range, limit, cursor })
       .catch((e) => {
@@ -313,7 +320,10 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     const ns = keyParam(c.req.param("ns"), "namespace");
     const body = requestBody(c.req.raw);
     const s = await readSubmission(body);
-    const payload = s.hasPayload ? { body: s.payload, maxSize: maxUpload } : undefined;
+    // An empty payload is "given" by any entry that names it: no byte can follow to say so.
+    const empty = s.entry.payloadLength === 0n && bytesEqual(s.entry.payloadDigest, EMPTY_DIGEST);
+    const given = s.hasPayload || empty;
+    const payload = given ? { body: s.payload, maxSize: maxUpload } : undefined;
     const outcome = await hosted.ingest(ns, s.entry, s.capability, s.signature, payload);
     return c.json(
       { ...outcomeJson(outcome), entry: entryJson(s.entry) },
@@ -350,7 +360,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
         path,
         times: t === undefined ? ALL_TIMES : { start: t, end: timestampSuccessor(t) },
       },
-    }, readProof(c));
+    }, () => readProof(c));
     if (stored === undefined) {
       throw new HttpError(404, "not found", "no entry at this path");
     }

@@ -247,5 +247,26 @@ Deno.test("gateway put with a wrong or missing token: exit 5", async () => {
     );
     const right = await cli(gw.url, ["put", `${dir}/f`, "--token", "s3cret"]);
     assertEquals(right.code, 0, right.stderr);
+    // Reads, and any server a URL argument names, never see the token: here one in front of
+    // the gateway that notes what it is sent.
+    const seen: (string | null)[] = [];
+    const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      seen.push(req.headers.get("Authorization"));
+      const url = new URL(req.url);
+      return fetch(`${gw.url}${url.pathname}${url.search}`, { headers: req.headers });
+    });
+    try {
+      const h = right.text.trim();
+      for (
+        const url of [`${gw.url}/blobs/${h}`, `http://127.0.0.1:${other.addr.port}/blobs/${h}`]
+      ) {
+        const got = await cli(gw.url, ["get", url, "-o", `${dir}/copy`, "--token", "s3cret"]);
+        assertEquals(got.code, 0, got.stderr);
+        await Deno.remove(`${dir}/copy`);
+      }
+      assert(seen.length > 0 && seen.every((a) => a === null), JSON.stringify(seen));
+    } finally {
+      await other.shutdown();
+    }
   }, { GATEWAY_TOKEN: "s3cret" });
 });

@@ -33,6 +33,7 @@ import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
 import { encodeRequest, getRequest } from "../src/protocol/request.ts";
 import { type Path, pathFromStrings, pathOf } from "../src/willow/path.ts";
+import { subspaceArea } from "../src/willow/area.ts";
 import { pathToUrl } from "../src/willow/path_url.ts";
 import { readProofMessage } from "../src/willow/read_proof.ts";
 import { keys } from "../src/willow/store/layout.ts";
@@ -732,6 +733,60 @@ Deno.test("willow http: a payload grant lasts as long as its entry", async () =>
     const lost = await submit(g, ns, late, cap, await signed(late, alfie), "too late");
     assertEquals([lost.status, lost.body.reason], [200, "newer"]);
     assertEquals(await grants(), [third]);
+  });
+});
+
+Deno.test("willow http: empty payloads, proof headers where none is needed, long chains", async () => {
+  await withGateway(async (g) => {
+    // An entry of an empty payload, submitted without bytes (none can follow), is served.
+    const { ns, user } = await createNamespace(g);
+    const walt = await generateKeyPair();
+    const area = { subspace: user, path: "/walt" };
+    const write = await delegated(g, ns, { mode: "write", user: toHex(walt.publicKey), area });
+    const read = await delegated(g, ns, { mode: "read", user: toHex(walt.publicKey), area });
+    const empty = makeEntry({
+      ...entryIn(ns, walt.publicKey, ["walt", "empty"], ""),
+      subspaceId: asPublicKey(fromHex(user)!) as SubspaceId,
+    });
+    const stored = await submit(g, ns, empty, write, await signed(empty, walt));
+    assertEquals(stored.status, 201, JSON.stringify(stored.body));
+    const target = `/willow/${ns}/${user}/walt/empty`;
+    const got = await fetch(g.url + target, {
+      headers: await proofHeaders(read, walt, "GET", target),
+    });
+    assertEquals([got.status, await got.text()], [200, ""]);
+    // A public namespace needs no proof, and ignores a broken one.
+    const open = await createNamespace(g, { public: true });
+    assertEquals((await put(g, `/willow/${open.ns}/${open.user}/note`, "hi")).status, 201);
+    const loose = await fetch(`${g.url}/willow/${open.ns}/${open.user}/note`, {
+      headers: { "Willow-Read-Timestamp": "1", "Willow-Read-Capability": "zz" },
+    });
+    assertEquals([loose.status, await loose.text()], [200, "hi"]);
+    // A chain longer than the gateway verifies is refused before any signature is checked.
+    const communal = await createNamespace(g, { kind: "communal", public: true });
+    let holder = await generateKeyPair();
+    const owner = holder;
+    let cap: McCapability = communalCapability(
+      asPublicKey(fromHex(communal.ns)!),
+      holder.publicKey,
+      "write",
+    );
+    for (let i = 0; i < 65; i++) {
+      const next = await generateKeyPair();
+      cap = await delegate(
+        cap,
+        holder.secretKey,
+        subspaceArea(owner.publicKey as SubspaceId),
+        next.publicKey,
+      );
+      holder = next;
+    }
+    const long = makeEntry({
+      ...entryIn(communal.ns, owner.publicKey, ["chain"], "x"),
+    });
+    const refused = await submit(g, communal.ns, long, cap, await signed(long, holder), "x");
+    assertEquals(refused.status, 400);
+    assert(String(refused.body.detail).includes("at most 64"), JSON.stringify(refused.body));
   });
 });
 

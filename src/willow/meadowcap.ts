@@ -237,3 +237,21 @@ export async function isAuthorisedWrite(
     await verify(receiver(cap), token.signature, message) &&
     await (options.isValid ?? isValidCapability)(cap);
 }
+
+/**
+ * Longest delegation chain this gateway verifies. Meadowcap sets no limit, but each delegation
+ * costs a signature check, and anyone can build a long valid chain in a communal namespace (every
+ * user is the root of their own subspace): without a bound, 60 KB of request would buy a third of
+ * a second of CPU. Real chains are a handful of hops.
+ */
+export const MAX_DELEGATIONS = 64;
+
+/** `InvalidWillowValueError` if `cap` has more delegations than `MAX_DELEGATIONS`. */
+export function checkChainLength(cap: McCapability): McCapability {
+  if (cap.delegations.length > MAX_DELEGATIONS) {
+    throw new InvalidWillowValueError(
+      `a capability with ${cap.delegations.length} delegations: this gateway verifies at most ${MAX_DELEGATIONS}`,
+    );
+  }
+  return cap;
+}

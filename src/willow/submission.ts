@@ -20,7 +20,7 @@ import { readEntry, writeEntry } from "./entry_encoding.ts";
 import { WillowDecodeError } from "./errors.ts";
 import { readSignature } from "./id_encoding.ts";
 import type { Signature } from "./keys.ts";
-import type { McCapability } from "./meadowcap.ts";
+import { checkChainLength, type McCapability } from "./meadowcap.ts";
 
 /** The media type of submissions. */
 export const SUBMISSION_TYPE = "application/x-willow-entry";
@@ -41,7 +41,7 @@ export interface Submission {
 function readHead(r: Reader): Omit<Submission, "payload" | "hasPayload"> {
   return r.relation(() => ({
     entry: readEntry(r),
-    capability: readMcCapability(r),
+    capability: checkChainLength(readMcCapability(r)),
     signature: readSignature(r),
   }));
 }

@@ -321,10 +321,12 @@ export class HostedNamespaces {
    */
   async authoriseRead(
     request: ReadRequest,
-    proof: ReadProof | undefined,
+    readProof: () => ReadProof | undefined,
   ): Promise<NamespaceRecord> {
     const record = await this.get(request.namespace);
+    // A public namespace needs no proof: whatever proof headers came are not even parsed.
     if (record.public) return record;
+    const proof = readProof();
     if (proof === undefined) {
       throw new NotAuthorisedError("this namespace is not public: send a read proof");
     }
