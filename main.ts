@@ -19,16 +19,42 @@ try {
   Deno.exit(2);
 }
 
-const kv = await openKv(config.kvPath);
+/** Runs a start-up step; a failure stops the gateway with one line naming the setting. */
+async function starting<T>(setting: string, step: () => Promise<T> | T): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    console.error(`configuration: ${setting}: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(2);
+  }
+}
+
+const kvSetting = `KV_PATH=${config.kvPath ?? "(the platform's KV)"}`;
+const kv = await starting(kvSetting, () => openKv(config.kvPath));
 const store = new BlobStore(kv, {
   uploadStaleMs: config.uploadStaleMs,
   cacheBytes: config.cacheBytes,
-  readers: await openReaders(config.kvPath, READERS),
+  readers: await starting(kvSetting, () => openReaders(config.kvPath, READERS)),
 });
 // Entry and capability signatures are verified on worker threads, off the thread that serves.
 verifyOn(verifyPoolForThisMachine());
 const metrics = new Metrics();
 const app = createApp({ config, store, metrics, log: (line) => console.log(line) });
+
+// Listening first: a port in use or a bad HOSTNAME stops the gateway before it touches the store.
+const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+await starting(`HOSTNAME=${config.hostname} PORT=${config.port}`, () =>
+  Deno.serve(
+    {
+      port: config.port,
+      hostname: config.hostname,
+      onListen: ({ port }) =>
+        console.log(
+          JSON.stringify({ listening: `http://${host}:${port}`, kv: config.kvPath ?? "default" }),
+        ),
+    },
+    (request, info) => app.fetch(request, info),
+  ));
 
 if (config.gcIntervalMs > 0) {
   const collect = () =>
@@ -39,15 +65,3 @@ if (config.gcIntervalMs > 0) {
   collect();
   setInterval(collect, config.gcIntervalMs);
 }
-
-Deno.serve(
-  {
-    port: config.port,
-    hostname: config.hostname,
-    onListen: ({ hostname, port }) =>
-      console.log(
-        JSON.stringify({ listening: `http://${hostname}:${port}`, kv: config.kvPath ?? "default" }),
-      ),
-  },
-  (request, info) => app.fetch(request, info),
-);

@@ -125,7 +125,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return v === undefined || v.trim() === "" ? undefined : v.trim();
   };
   const onDeploy = get("DENO_DEPLOYMENT_ID") !== undefined;
-  const kvPath = "KV_PATH" in env ? get("KV_PATH") : onDeploy ? undefined : DEFAULTS.kvPath;
+  // Empty is unset: the local file, not Deno's hidden per-script database (Deploy's KV on Deploy).
+  const kvPath = get("KV_PATH") ?? (onDeploy ? undefined : DEFAULTS.kvPath);
   const int = (name: string, fallback: number, min: number, max: number) =>
     integer(get(name) ?? String(fallback), name, min, max);
   const bytes = (name: string, fallback: number) =>

@@ -26,6 +26,8 @@ Deno.test("config: values are parsed; Deno Deploy uses its own KV", () => {
   assertEquals(c.gcIntervalMs, 0);
   assertEquals(loadConfig({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined);
   assertEquals(loadConfig({ KV_PATH: ":memory:" }).kvPath, ":memory:");
+  assertEquals(loadConfig({ KV_PATH: " " }).kvPath, "./data/gateway.kv", "empty is unset");
+  assertEquals(loadConfig({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined, "Deploy's own KV");
   assertEquals(parseByteSize("1.5 KiB", "X"), 1536);
 });
 

@@ -150,3 +150,33 @@ Deno.test("two gateway processes on one KV file serve each other's uploads", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a store or address that cannot be used stops the gateway with a line naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gateway-start-" });
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a database");
+    const start = async (env: Record<string, string>) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+        env: { GATEWAY_GC_INTERVAL: "0", ...env },
+        stdin: "null",
+      }).output();
+      return [out.code, new TextDecoder().decode(out.stderr)] as const;
+    };
+    const [code, stderr] = await start({ KV_PATH: `${dir}/notes.txt`, PORT: "0" });
+    assertEquals([code, stderr], [
+      2,
+      `configuration: KV_PATH=${dir}/notes.txt: file is not a database\n`,
+    ]);
+    const [code2, stderr2] = await start({ KV_PATH: ":memory:", PORT: String(busy.addr.port) });
+    assertEquals(code2, 2);
+    assert(
+      stderr2.startsWith(`configuration: HOSTNAME=127.0.0.1 PORT=${busy.addr.port}: `),
+      stderr2,
+    );
+  } finally {
+    busy.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
