@@ -35,6 +35,7 @@ import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
 import { HelpRequested, parseArgv, UsageError } from "./args.ts";
 import { EXIT, failure, UploadMismatchError } from "./exit_codes.ts";
+import { withIdleTimeout } from "./idle_timeout.ts";
 import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
 import { tarPieces } from "./tar_stream.ts";
 import { parseTarget, type Target } from "./target.ts";
@@ -63,6 +64,7 @@ options:
   --token T        bearer token for uploads, sent to --gateway only (env GATEWAY_TOKEN)
   -o, --output P   where get writes (- for stdout)
   --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
+  --timeout S      give up when the gateway sends nothing for S seconds (default 30)
   --via bao|outboard
                    verify Bao streams (default) or plain ranges against the outboard
   --json           machine-readable output (put, ls, info)
@@ -78,6 +80,7 @@ interface Options {
   output: string | undefined;
   range: ByteSpan | undefined;
   via: "bao" | "outboard";
+  timeoutMs: number;
   json: boolean;
   quiet: boolean;
   positional: string[];
@@ -110,6 +113,7 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     output: undefined,
     range: undefined,
     via: "bao",
+    timeoutMs: 30_000,
     json: false,
     quiet: false,
     positional: [],
@@ -119,7 +123,14 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     else if (flag === "--token") options.token = value();
     else if (flag === "-o" || flag === "--output") options.output = value();
     else if (flag === "--range") options.range = parseRange(value());
-    else if (flag === "--via") {
+    else if (flag === "--timeout") {
+      const text = value();
+      const seconds = Number(text);
+      if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0)) {
+        throw new UsageError(`--timeout takes a number of seconds, got "${text}"`);
+      }
+      options.timeoutMs = seconds * 1000;
+    } else if (flag === "--via") {
       const via = value();
       if (via !== "bao" && via !== "outboard") {
         throw new UsageError(`--via takes bao or outboard, got "${via}"`);
@@ -166,7 +177,7 @@ class Run {
 
   constructor(readonly options: Options) {
     this.client = {
-      fetch: authorizedFetch(options.token, options.gateway),
+      fetch: withIdleTimeout(authorizedFetch(options.token, options.gateway), options.timeoutMs),
       cache: new VerifiedCache(),
     };
   }

@@ -270,3 +270,56 @@ Deno.test("gateway put with a wrong or missing token: exit 5", async () => {
     }
   }, { GATEWAY_TOKEN: "s3cret" });
 });
+
+Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang", async () => {
+  // One listener that never answers, one that sends headers and then nothing.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  const stalling = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(
+      new ReadableStream({
+        async pull() {
+          await released;
+        },
+      }),
+    ));
+  try {
+    const hash = "ab".repeat(32);
+    const quiet = await cli(`http://127.0.0.1:${silent.addr.port}`, [
+      "info",
+      hash,
+      "--timeout",
+      "0.5",
+    ]);
+    assertEquals(
+      [quiet.code, quiet.stderr],
+      [
+        4,
+        `gateway info: unreachable: http://127.0.0.1:${silent.addr.port}: the gateway sent nothing for 0.5 s\n`,
+      ],
+    );
+    const stalled = await cli(`http://127.0.0.1:${stalling.addr.port}`, [
+      "cat",
+      hash,
+      "--timeout",
+      "0.5",
+    ]);
+    assertEquals(stalled.code, 4, stalled.stderr);
+    const bad = await cli("http://127.0.0.1:1", ["info", hash, "--timeout", "soon"]);
+    assertEquals([bad.code, bad.stderr.split("\n")[0]], [
+      2,
+      `gateway: --timeout takes a number of seconds, got "soon"`,
+    ]);
+  } finally {
+    release();
+    silent.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+    await stalling.shutdown();
+  }
+});
