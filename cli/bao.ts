@@ -40,6 +40,7 @@ const USAGE = `usage: deno task bao <command> ...
                                     then the path inside it), the hash POST /collections gives
                                     for the same files
 
+  Exit status: 0 ok, 1 verification failed, 2 usage, 3 a file that cannot be read or written.
   FILE, IN, OUT may be - for stdin/stdout. --k is the chunk group log: 0 = bao, 4 = iroh
   (default). HASH is 64 hex or 52 base32 characters.`;
 
@@ -257,15 +258,21 @@ async function main(argv: string[]): Promise<number> {
       console.error(`bao ${name}: verification failed: ${e.message}`);
       return 1;
     }
+    // A file that cannot be used is not a failed verification (1): scripts tell them apart.
     if (
-      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
-      e instanceof InvalidCollectionError
+      e instanceof InvalidCollectionError || Object.values(Deno.errors).some((t) => e instanceof t)
     ) {
-      console.error(`bao ${name}: ${e.message}`);
-      return 1;
+      console.error(`bao ${name}: ${(e as Error).message}`);
+      return 3;
     }
     throw e;
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // `deno task` runs in the project's folder and says where it was called from in INIT_CWD:
+  // paths on the command line are the caller's.
+  const callerDir = Deno.env.get("INIT_CWD");
+  if (callerDir) Deno.chdir(callerDir);
+  Deno.exit(await main(Deno.args));
+}

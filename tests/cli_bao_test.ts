@@ -13,9 +13,11 @@ import { randomBytes, seededRandom } from "./random.ts";
 
 const CLI = new URL("../cli/bao.ts", import.meta.url).pathname;
 
-async function bao(args: string[], stdin?: Uint8Array) {
+/** Runs `bao`; with `callerDir`, as `deno task bao` run there does (INIT_CWD). */
+async function bao(args: string[], stdin?: Uint8Array, callerDir?: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
+    env: { INIT_CWD: callerDir ?? "" },
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -50,6 +52,9 @@ Deno.test("bao hash prints only the hex hash, for a file and for stdin", async (
     assertEquals([r.code, new TextDecoder().decode(r.stdout)], [0, expected]);
     const s = await bao(["hash", "-"], data);
     assertEquals(new TextDecoder().decode(s.stdout), expected);
+    // A relative path is the caller's, as `deno task bao` run in `dir` passes it.
+    const here = await bao(["hash", "f"], undefined, dir);
+    assertEquals([here.code, new TextDecoder().decode(here.stdout)], [0, expected], here.stderr);
   });
 });
 
@@ -150,7 +155,7 @@ Deno.test("bao usage errors exit 2 with a message: bad hash, bad ranges, bad k, 
     assert(r.stderr.startsWith("bao: "), r.stderr);
   }
   const missing = await bao(["hash", "/nonexistent/file"]);
-  assertEquals(missing.code, 1);
+  assertEquals(missing.code, 3, "a file error, not a failed verification");
 });
 
 Deno.test("bao --help, before or after a command, prints the usage on stdout and exits 0", async () => {
