@@ -393,7 +393,8 @@ Deno.test("client: blobs that verify but are not collections are refused as such
     // The meta blob is missing from the gateway: that is a 404, not "not a collection".
     const lost = HashSeq.from([hash(new Uint8Array([9])), hash(child)]);
     const lostHash = await put(gw, lost.bytes as Uint8Array<ArrayBuffer>);
-    await assertRejects(listCollection(gw.url, lostHash), NotFoundError);
+    const lostError = await assertRejects(listCollection(gw.url, lostHash), NotFoundError);
+    assert(lostError.detail.endsWith(`(or ${lostHash} is not a collection)`), lostError.detail);
   });
 });
 

@@ -16,7 +16,9 @@ import { type Hash, toHex } from "../blake3/hash.ts";
 import { Collection, InvalidCollectionError } from "../collection/collection.ts";
 import { HashSeq, InvalidHashSeqError } from "../collection/hash_seq.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE } from "../http/content_type.ts";
-import { EntryNotFoundError, NotACollectionError } from "./errors.ts";
+import { EntryNotFoundError, NotACollectionError, NotFoundError } from "./errors.ts";
+import { MAX_CHILDREN, MAX_META_SIZE } from "../collection/stored.ts";
+import { concatBytes } from "../bytes.ts";
 import {
   type ClientOptions,
   type GatewayContext,
@@ -53,9 +55,22 @@ export interface ListOptions extends ClientOptions {
 /** Size proofs in flight at once: enough to hide latency, few enough to be polite. */
 const PROOF_CONCURRENCY = 8;
 
-async function verifiedBytes(ctx: GatewayContext, hash: Hash): Promise<Uint8Array> {
+/**
+ * The whole blob `hash`, verified, if it is at most `max` bytes: the hash seq and meta blob of a
+ * collection, read whole. A larger blob is no collection the gateway would list either (its
+ * limits, `src/collection/stored.ts`), and is not pulled into memory to find that out.
+ */
+async function verifiedBytes(ctx: GatewayContext, hash: Hash, max: number): Promise<Uint8Array> {
   const res = await fetchVerified(ctx, hash, {});
-  return new Uint8Array(await res.arrayBuffer());
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  for await (const piece of res.body!) {
+    pieces.push(piece);
+    length += piece.length;
+    // Leaving the loop cancels the response.
+    if (length > max) throw new InvalidCollectionError(`blob ${toHex(hash)} is over ${max} bytes`);
+  }
+  return concatBytes(pieces);
 }
 
 /** The collection `hash` names, from the cache or verified from the gateway, and cached. */
@@ -65,10 +80,21 @@ async function loadCollection(ctx: GatewayContext, hash: Hash): Promise<Collecti
   if (cached !== undefined) return cached;
   let collection: Collection;
   try {
-    const hashSeq = HashSeq.decode(await verifiedBytes(ctx, hash));
+    const hashSeq = HashSeq.decode(await verifiedBytes(ctx, hash, (MAX_CHILDREN + 1) * 32));
     const metaHash = hashSeq.get(0);
     if (metaHash === undefined) throw new InvalidCollectionError("the hash seq is empty");
-    collection = Collection.decode(hashSeq, await verifiedBytes(ctx, metaHash));
+    const meta = await verifiedBytes(ctx, metaHash, MAX_META_SIZE).catch((e) => {
+      // A collection whose meta blob the gateway lacks, or any blob of a multiple of 32 bytes
+      // (which reads as a hash seq): the answer stays "not found", and says both.
+      if (!(e instanceof NotFoundError)) throw e;
+      throw new NotFoundError(
+        e.status,
+        e.error,
+        `${key} names meta blob ${toHex(metaHash)}, which is not here (or ${key} is not a ` +
+          `collection)`,
+      );
+    });
+    collection = Collection.decode(hashSeq, meta);
   } catch (e) {
     if (e instanceof InvalidHashSeqError || e instanceof InvalidCollectionError) {
       throw new NotACollectionError(`${key} is not a collection: ${e.message}`, { cause: e });
