@@ -339,6 +339,29 @@ Deno.test("peers: ?format=bao of chunks B lacks equals A's encoding, for any ran
   });
 });
 
+Deno.test("peers: ?format=bao from a blob B holds in as many pieces as it keeps", async () => {
+  await withGateways(async (a, b) => {
+    // 1,023 pieces of one group (every other group), a gap of five groups, the last group:
+    // 2,047 boundaries, one short of the most a partial blob keeps (MAX_BOUNDARIES).
+    const groups = 2046 + 5 + 1;
+    const data = randomBytes(groups * 16384 - 100, seededRandom(34));
+    const { body } = await upload(a.url, data);
+    let pieces = ChunkRanges.range((groups - 1) * 16);
+    for (let g = 0; g < 2046; g += 2) pieces = pieces.union(ChunkRanges.range(g * 16, g * 16 + 16));
+    await holdPart(b.store, data, pieces);
+    assertEquals(
+      storedRanges((await b.store.stat(parseHash(body.hash!)))!).boundaries.length,
+      2047,
+    );
+    // A group in the middle of the gap would be a piece too many: the gap is filled instead.
+    const chunks = `${2048 * 16}..${2049 * 16}`;
+    const url = (g: TestGateway) => `${g.url}/blobs/${body.hash}?format=bao&chunks=${chunks}`;
+    const res = await fetch(url(b));
+    assertEquals(res.status, 200);
+    assertEquals(await bytes(res), await bytes(await fetch(url(a))));
+  });
+});
+
 Deno.test("peers: ?format=bao of a blob B lacks streams as it arrives", async () => {
   await withGateways(async (a, b) => {
     const size = 16 << 20;

@@ -24,7 +24,12 @@ import type { Metrics } from "../metrics.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import type { BlobMeta } from "../store/layout.ts";
-import { storedRanges, type VerifiedGroup, type VerifiedPair } from "../store/partial.ts";
+import {
+  MAX_BOUNDARIES,
+  storedRanges,
+  type VerifiedGroup,
+  type VerifiedPair,
+} from "../store/partial.ts";
 import { verifiedSteps } from "../bao/encode.ts";
 import { NotOnPeersError, PeersFailedError, PeerTimeoutError } from "./errors.ts";
 import type { Peer, PeerSet } from "./peer.ts";
@@ -110,6 +115,24 @@ function groupRanges(tree: BaoTree, starts: readonly number[]): ChunkRanges {
     const end = s + tree.groupChunks;
     return set.union(ChunkRanges.range(s, end >= tree.chunks ? undefined : end));
   }, ChunkRanges.EMPTY);
+}
+
+/**
+ * `missing`, widened to the whole gaps of `held` it falls into when a partial blob is near its
+ * limit of pieces (`MAX_BOUNDARIES`): a group in the middle of a gap would be a new piece, and
+ * is not stored then, while a gap filled from its edges only ever joins pieces. (Readers of
+ * plain bytes are served whatever is stored; encodings are read from the store, so they need
+ * it stored.)
+ */
+function wholeGaps(tree: BaoTree, held: ChunkRanges, missing: ChunkRanges): ChunkRanges {
+  if (held.boundaries.length + missing.boundaries.length <= MAX_BOUNDARIES) return missing;
+  const gaps = ChunkRanges.range(0, tree.chunks).difference(held).boundaries;
+  let widened = missing;
+  for (let i = 0; i < gaps.length; i += 2) {
+    const end = gaps[i + 1] ?? tree.chunks;
+    if (missing.intersects(gaps[i], end)) widened = widened.union(ChunkRanges.range(gaps[i], end));
+  }
+  return widened;
 }
 
 /** Whether `ranges` (a peer's claim) covers group `start` whole. */
@@ -352,7 +375,8 @@ export class BlobFetcher {
     const wanted = tree.chunksRead(ranges);
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = await this.#store.stat(hash);
-      const missing = wanted.difference(now ? storedRanges(now) : ChunkRanges.EMPTY);
+      const held = now ? storedRanges(now) : ChunkRanges.EMPTY;
+      const missing = wholeGaps(tree, held, wanted.difference(held));
       if (missing.isEmpty) return;
       const b = missing.boundaries;
       const from = b[0] - (b[0] % tree.groupChunks);

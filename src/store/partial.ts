@@ -215,20 +215,27 @@ async function commitSlice(
     const had = ChunkRanges.fromBoundaries(meta.partial);
     let have = had;
     const accepted: VerifiedGroup[] = [];
-    let skipped = 0;
-    for (const g of groups) {
-      // The group that holds the last chunk opens the set to the end, as iroh's bitfields do.
-      const end = g.start + tree.groupChunks >= tree.chunks
-        ? undefined
-        : g.start + tree.groupChunks;
-      const next = have.union(ChunkRanges.range(g.start, end));
-      if (next.boundaries.length > MAX_BOUNDARIES) {
-        skipped++;
-        continue;
+    // At the limit of pieces a group is stored only if it joins one; one that joins a piece
+    // can make its neighbour do so, so go round until a round accepts nothing.
+    let waiting = groups;
+    for (let progress = true; progress && waiting.length > 0;) {
+      const refused: VerifiedGroup[] = [];
+      for (const g of waiting) {
+        // The group that holds the last chunk opens the set to the end, as iroh's bitfields do.
+        const end = g.start + tree.groupChunks >= tree.chunks
+          ? undefined
+          : g.start + tree.groupChunks;
+        const next = have.union(ChunkRanges.range(g.start, end));
+        if (next.boundaries.length > MAX_BOUNDARIES) refused.push(g);
+        else {
+          have = next;
+          accepted.push(g);
+        }
       }
-      have = next;
-      accepted.push(g);
+      progress = refused.length < waiting.length;
+      waiting = refused;
     }
+    const skipped = waiting.length;
     // A pair over a group already stored is stored already: stored groups keep their paths.
     const fresh = pairs.filter((p) => !had.intersects(p.node.start, tree.end(p.node)));
     const patches = patchesFor(meta.dataId, tree, accepted, fresh);
