@@ -217,6 +217,17 @@ Deno.test("store: a page value that is not bytes reads as missing storage, a ver
   });
 });
 
+Deno.test("store: a damaged metadata record costs its blob, not every collection run", async () => {
+  await withStore(async (store, kv) => {
+    const data = randomBytes(1000, seededRandom(26));
+    const { hash: h } = await store.import(pieces(data), { pin: null });
+    await kv.set(keys.blob(hash(new Uint8Array([1]))), "garbage");
+    const report = await store.gc();
+    assertEquals([report.blobs, report.malformed], [1, 1]);
+    assertEquals(await store.stat(h), undefined, "the sound blob was collected");
+  });
+});
+
 Deno.test("store: a flipped bit in a data or outboard page is caught; other ranges still read", async () => {
   await withStore(async (store, kv) => {
     const data = randomBytes(5 * 65536 + 1000, seededRandom(8));

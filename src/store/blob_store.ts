@@ -21,6 +21,7 @@ import { getValues } from "./get_values.ts";
 import {
   type BlobMeta,
   DATA_PAGE,
+  isBlobMeta,
   keys,
   type LeaseRecord,
   OB_PAGE,
@@ -114,6 +115,8 @@ export interface GcReport {
   evicted: number;
   uploads: number;
   pages: number;
+  /** Blob records that are not metadata (a damaged store), passed over. */
+  malformed: number;
 }
 
 /** How long complete blobs' metadata is reused for serving, and for how many blobs. */
@@ -506,10 +509,14 @@ export class BlobStore {
     };
   }
 
-  /** Every stored blob with its metadata, in hash order. */
-  async *list(): AsyncGenerator<{ hash: Hash; meta: BlobMeta }> {
-    for await (const e of this.kv.list<BlobMeta>({ prefix: keys.blobs }, { batchSize: 500 })) {
-      yield { hash: asHash(e.key[1] as Uint8Array), meta: e.value };
+  /**
+   * Every stored blob with its metadata, in hash order. A record that is not metadata (a
+   * damaged store) is passed over, and counted in `malformed`.
+   */
+  async *list(malformed = { count: 0 }): AsyncGenerator<{ hash: Hash; meta: BlobMeta }> {
+    for await (const e of this.kv.list({ prefix: keys.blobs }, { batchSize: 500 })) {
+      if (isBlobMeta(e.value)) yield { hash: asHash(e.key[1] as Uint8Array), meta: e.value };
+      else malformed.count++;
     }
   }
 
@@ -518,7 +525,8 @@ export class BlobStore {
    * heartbeat stopped, and pages left in the trash by an interrupted collection.
    */
   async gc(now = Date.now()): Promise<GcReport> {
-    const report: GcReport = { blobs: 0, evicted: 0, uploads: 0, pages: 0 };
+    const report: GcReport = { blobs: 0, evicted: 0, uploads: 0, pages: 0, malformed: 0 };
+    const malformed = { count: 0 };
     for await (const e of this.kv.list<LeaseRecord>({ prefix: keys.leases })) {
       if (e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
       await this.releaseHolder(`lease:${e.key[1] as string}`);
@@ -531,13 +539,15 @@ export class BlobStore {
       collected = 0;
       // Blobs released by the previous round count from when they were released.
       const cutoff = Math.max(now, Date.now()) - this.timings.unpinnedGraceMs;
-      for await (const { hash, meta } of this.list()) {
+      malformed.count = 0;
+      for await (const { hash, meta } of this.list(malformed)) {
         // Peer data kept as cache leaves by eviction, below, not by collection.
         if (meta.refs > 0 || meta.cached || (meta.unpinnedAt ?? 0) > cutoff) continue;
         if (await this.#collect(hash, now)) collected++;
       }
       report.blobs += collected;
     }
+    report.malformed = malformed.count;
     report.evicted = await this.#evictOnce(now);
     report.blobs += report.evicted;
     for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {

@@ -80,6 +80,17 @@ export interface BlobMeta {
 }
 
 /**
+ * Whether a stored value has the shape of `BlobMeta`. The gateway writes nothing else under a
+ * blob's key, but a damaged store must cost that one blob, not every collection run.
+ */
+export function isBlobMeta(value: unknown): value is BlobMeta {
+  const m = value as Partial<BlobMeta> | null;
+  return typeof m === "object" && m !== null && Number.isSafeInteger(m.size) && m.size! >= 0 &&
+    typeof m.dataId === "string" && Number.isSafeInteger(m.refs) &&
+    (m.partial === undefined || Array.isArray(m.partial));
+}
+
+/**
  * The metadata as the public sees it (`/blobs`, `/get`, discovery, collections, peers): a
  * restricted blob is not there. Knowing its digest must not be enough to read a payload that a
  * namespace's read capabilities guard, nor to learn that it is stored.
