@@ -144,6 +144,11 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
   return options;
 }
 
+/** "1 file", "2 files". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function expectOne(options: Options, what: string): string {
   if (options.positional.length !== 1) {
     throw new UsageError(`expected ${what}, got ${options.positional.length} arguments`);
@@ -313,7 +318,7 @@ async function putDirectory(run: Run, path: string): Promise<void> {
       `the gateway answered ${stored.hash}; the directory's collection hashes to ${local}`,
     );
   }
-  progress.finish(`stored collection ${short(local)} of ${files.length} files`);
+  progress.finish(`stored collection ${short(local)} of ${count(files.length, "file")}`);
   run.print(run.options.json ? JSON.stringify(stored) : local);
 }
 
@@ -404,7 +409,7 @@ async function get(run: Run): Promise<void> {
       const progress = run.progress(`get ${short(toHex(target.hash))}`);
       const done = await downloadCollection(run.source(target), target.hash, out ?? ".", progress);
       progress.finish(
-        `${done.files} files verified into ${out ?? "."}` +
+        `${count(done.files, "file")} verified into ${out ?? "."}` +
           kept(done.kept),
       );
       return;
@@ -445,7 +450,7 @@ async function ls(run: Run): Promise<void> {
   }
   if (!run.options.quiet) {
     console.error(
-      `${listing.entries.length} files, ${formatSize(listing.totalSize ?? 0)} (verified)`,
+      `${count(listing.entries.length, "file")}, ${formatSize(listing.totalSize ?? 0)} (verified)`,
     );
   }
 }

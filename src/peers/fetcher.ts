@@ -346,8 +346,13 @@ export class BlobFetcher {
   ): AsyncGenerator<VerifiedGroup> {
     const tree = new BaoTree(meta.size, IROH_K);
     const window = this.#options.windowGroups * tree.groupChunks;
-    const windowFrom = (start: number) =>
-      this.#plan(hash, tree, start, Math.min(start + window, to));
+    const windowFrom = (start: number) => {
+      const plan = this.#plan(hash, tree, start, Math.min(start + window, to));
+      // A reader that stops (a client gone) never awaits the window it asked for ahead: its
+      // failure (the store closing, say) must not become an unhandled rejection.
+      plan.catch(() => {});
+      return plan;
+    };
     let start = from;
     let plan = windowFrom(start);
     while (start < to) {
