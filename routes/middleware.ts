@@ -29,6 +29,12 @@ function observeBody(
   onEnd: (outcome: "complete" | "error" | "cancelled" | "stalled") => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  // Once: a cancel also fails the read in progress, which would report an error after it.
+  let ended = false;
+  const end = (outcome: "complete" | "error" | "cancelled" | "stalled") => {
+    if (!ended) onEnd(outcome);
+    ended = true;
+  };
   let lastPull = performance.now();
   let reading = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -44,7 +50,7 @@ function observeBody(
         controller.error(
           new SendTimeoutError(`the client took no piece of the response for ${sendTimeoutMs} ms`),
         );
-        onEnd("stalled");
+        end("stalled");
         reader.cancel().catch(() => {});
       };
       timer = setTimeout(check, sendTimeoutMs);
@@ -57,7 +63,7 @@ function observeBody(
         if (done) {
           stop();
           controller.close();
-          onEnd("complete");
+          end("complete");
           return;
         }
         onBytes(value.length);
@@ -65,7 +71,7 @@ function observeBody(
       } catch (e) {
         stop();
         controller.error(e);
-        onEnd("error");
+        end("error");
       } finally {
         reading = false;
         lastPull = performance.now();
@@ -73,7 +79,7 @@ function observeBody(
     },
     async cancel(reason) {
       stop();
-      onEnd("cancelled");
+      end("cancelled");
       await reader.cancel(reason);
     },
   }, { highWaterMark: 4 });

@@ -647,6 +647,25 @@ Deno.test("blobs: one log line per response with the bytes sent, in memory or st
   }
 });
 
+Deno.test("blobs: a download the client cancels is logged once, as cancelled", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const gw = await startGateway({ log: (line) => lines.push(JSON.parse(line)) });
+  try {
+    const { body } = await upload(gw.url, randomBytes(32 << 20, seededRandom(27)));
+    const res = await fetch(`${gw.url}/blobs/${body.hash}`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const gets = () => lines.filter((l) => l.method === "GET");
+    for (let i = 0; i < 100 && gets().length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    // Long enough for a second line, had the cancelled read reported an error as well.
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(gets().map((l) => l.outcome), ["cancelled"]);
+  } finally {
+    await gw.close();
+  }
+});
+
 /** Flips one bit of a stored page. */
 async function flipStoredBit(kv: Deno.Kv, key: Deno.KvKey, offset: number) {
   const page = (await kv.get<Uint8Array>(key)).value!.slice();
