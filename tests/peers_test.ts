@@ -20,7 +20,7 @@ import { type Lie, startLiar } from "./peer_helpers.ts";
 import { Metrics } from "../src/metrics.ts";
 import { BlobFetcher } from "../src/peers/fetcher.ts";
 import { NotOnPeersError } from "../src/peers/errors.ts";
-import { PeerSet } from "../src/peers/peer.ts";
+import { Peer, PeerSet } from "../src/peers/peer.ts";
 import { BlobStore } from "../src/store/blob_store.ts";
 import { asHash } from "../src/blake3/hash.ts";
 import { randomBytes, seededRandom } from "./random.ts";
@@ -827,6 +827,20 @@ Deno.test("peers: a reader is a window ahead only once half-way through the curr
     kv.close();
     await a.close();
   }
+});
+
+Deno.test("peers: a discovery answer forgives being unreachable, never a lie in between", () => {
+  const liar = new Peer("http://liar");
+  // Lies, drops a discovery request, answers the next: still counted, and it rests.
+  liar.recordFailure("bad-data", "flipped a byte");
+  liar.recordFailure("unreachable", "connection closed");
+  liar.recordAnswer();
+  liar.recordFailure("bad-data", "flipped a byte");
+  assertEquals([liar.status().consecutiveFailures, liar.available], [3, false]);
+  const down = new Peer("http://down");
+  for (let i = 0; i < 3; i++) down.recordFailure("unreachable", "refused");
+  down.recordAnswer();
+  assertEquals([down.healthy, down.available], [true, true]);
 });
 
 Deno.test("peers: a peer that was unreachable is healthy again once it answers discovery", async () => {

@@ -174,6 +174,53 @@ Deno.test("store: an upload stalled past the stale limit and reclaimed fails; no
   }
 });
 
+Deno.test("store: an upload resuming while collection reclaims it either fails or is whole", async () => {
+  await withStore(async (_, kv) => {
+    const store = new BlobStore(kv, { heartbeatMs: 0 });
+    const data = randomBytes(600_000, seededRandom(28));
+    let failed = 0;
+    for (let round = 0; round < 30; round++) {
+      let resume!: () => void;
+      const resumed = new Promise<void>((r) => resume = r);
+      let stalled!: () => void;
+      const reached = new Promise<void>((r) => stalled = r);
+      const body = async function* () {
+        yield data.subarray(0, 400_000);
+        stalled();
+        await resumed;
+        yield data.subarray(400_000);
+      };
+      const importing = store.import(body());
+      await reached;
+      // Collection (later than the stale limit) and the client's next bytes, interleaved.
+      const collecting = store.gc(Date.now() + store.timings.uploadStaleMs + 1000);
+      for (let i = 0; i < round % 6; i++) await Promise.resolve();
+      resume();
+      const outcome = await importing.catch((e) => e);
+      await collecting;
+      if (outcome instanceof UploadReclaimedError) failed++;
+      else {
+        assertEquals(await readAll(store, outcome.hash), data, `round ${round}`);
+        await store.unpin(outcome.hash, USER_PIN);
+      }
+      await store.gc(Date.now() + 3_600_000);
+    }
+    assert(failed > 0, "collection reclaimed some of the uploads");
+  });
+});
+
+Deno.test("store: uploads beat several times within the stale limit, however short", async () => {
+  await withStore((_, kv) => {
+    assertEquals(new BlobStore(kv, { uploadStaleMs: 3000 }).timings.heartbeatMs, 750);
+    assertEquals(new BlobStore(kv).timings.heartbeatMs, 5000);
+    assertEquals(
+      new BlobStore(kv, { uploadStaleMs: 3000, heartbeatMs: 10 }).timings.heartbeatMs,
+      10,
+    );
+    return Promise.resolve();
+  });
+});
+
 Deno.test("store: a re-upload that races collection keeps a copy of what it answered for", async () => {
   await withStore(async (store) => {
     const data = randomBytes(70_000, seededRandom(22));
@@ -198,6 +245,10 @@ Deno.test("store: a blob collected under a reader's metadata is not found, not c
     assertEquals((await store.gc()).blobs, 1);
     const read = collect(readVerifiedExact(store.source(h, meta), 0, data.length));
     await assertRejects(read, BlobNotFoundError);
+    // Stored again meanwhile (another copy, another data id): read from there.
+    await store.import(pieces(data), { pin: null });
+    const again = await collect(readVerifiedExact(store.source(h, meta), 0, data.length));
+    assertEquals(again, data);
   });
 });
 

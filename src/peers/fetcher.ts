@@ -411,16 +411,16 @@ export class BlobFetcher {
   ): Promise<Map<number, Pending | "stored">> {
     const meta = await this.#store.stat(hash);
     const have = meta ? storedRanges(meta) : ChunkRanges.EMPTY;
-    const inFlight = this.#pendingFor(hash);
     const plan = new Map<number, Pending | "stored">();
     const missing: number[] = [];
     for (let g = start; g < end; g += tree.groupChunks) {
       const groupEnd = Math.min(g + tree.groupChunks, tree.chunks);
+      const inFlight = this.#pending.get(toHex(hash))?.get(g);
       if (have.covers(g, groupEnd)) plan.set(g, "stored");
-      else if (inFlight.has(g)) plan.set(g, inFlight.get(g)!);
+      else if (inFlight !== undefined) plan.set(g, inFlight);
       else {
         const p = pending();
-        inFlight.set(g, p);
+        this.#pendingFor(hash).set(g, p);
         plan.set(g, p);
         missing.push(g);
       }
@@ -452,6 +452,8 @@ export class BlobFetcher {
       const step = plan.get(g)!;
       if (step !== "stored") {
         const data = await step.data;
+        // Handed over: the window no longer keeps it (a slow reader holds what it reads).
+        plan.delete(g);
         // Served from a peer, not from a store source (which notes its reads): a read all the
         // same, for the least-recently-used order and the "in use" mark between two slices.
         this.#store.touch(hash);

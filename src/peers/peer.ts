@@ -40,6 +40,8 @@ export class Peer {
   #latencyMs: number | undefined;
   #bytes = 0;
   #restUntil = 0;
+  /** Every failure since the last success was "unreachable" (see `recordAnswer`). */
+  #onlyUnreachable = true;
 
   constructor(readonly url: string) {}
 
@@ -59,6 +61,7 @@ export class Peer {
 
   recordSuccess(latencyMs: number, bytes = 0): void {
     this.#successes++;
+    this.#onlyUnreachable = true;
     this.#consecutive = 0;
     this.#restUntil = 0;
     this.#bytes += bytes;
@@ -74,7 +77,7 @@ export class Peer {
    * cuts its streams must still rest.
    */
   recordAnswer(): void {
-    if (this.#lastError?.reason !== "unreachable") return;
+    if (!this.#onlyUnreachable) return;
     this.#consecutive = 0;
     this.#restUntil = 0;
   }
@@ -86,6 +89,7 @@ export class Peer {
   recordFailure(reason: FailureReason, detail: string): void {
     this.#failures++;
     this.#consecutive++;
+    if (reason !== "unreachable") this.#onlyUnreachable = false;
     this.#byReason[reason] = (this.#byReason[reason] ?? 0) + 1;
     this.#lastError = { reason, detail, at: new Date().toISOString() };
     if (this.#consecutive >= 3) {

@@ -174,7 +174,12 @@ export class BlobStore {
   constructor(kv: Deno.Kv, options: Partial<StoreOptions> = {}) {
     this.kv = kv;
     const { cacheBytes, readers, ...timings } = options;
-    this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.timings = {
+      ...DEFAULT_TIMINGS,
+      // Several heartbeats within the stale limit, however short it is configured.
+      heartbeatMs: Math.min(DEFAULT_TIMINGS.heartbeatMs, (timings.uploadStaleMs ?? Infinity) / 4),
+      ...timings,
+    };
     this.cacheBytes = cacheBytes ?? Infinity;
     this.#readers = readers ?? [];
   }
@@ -552,12 +557,19 @@ export class BlobStore {
     report.blobs += report.evicted;
     for await (const e of this.kv.list<UploadRecord>({ prefix: keys.uploads })) {
       if (!e.value.discard && e.value.updatedAt > now - this.timings.uploadStaleMs) continue;
+      // Claim it before deleting a page: the claim changes the record's version, so an upload
+      // that resumes meanwhile fails its next heartbeat or its commit (`UploadReclaimedError`)
+      // instead of committing over pages that are going.
+      const claim = await this.kv.atomic().check(e).set(e.key, { ...e.value, discard: true })
+        .commit();
+      if (!claim.ok) continue;
       report.pages += await this.#deletePages(
         e.key[1] as string,
         e.value.dataPages,
         e.value.obPages,
       );
-      await this.kv.atomic().check(e).delete(e.key).commit();
+      await this.kv.atomic().check({ key: e.key, versionstamp: claim.versionstamp }).delete(e.key)
+        .commit();
       report.uploads++;
     }
     for await (const e of this.kv.list<TrashRecord>({ prefix: keys.trashes })) {

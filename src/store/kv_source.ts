@@ -18,7 +18,7 @@ import type { BaoSource } from "../bao/encode.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
 import type { VerifiedPairs } from "../bao/verified_pairs.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
-import { type BlobMeta, DATA_PAGE, keys, OB_PAGE_PAIRS } from "./layout.ts";
+import { type BlobMeta, DATA_PAGE, isBlobMeta, keys, OB_PAGE_PAIRS } from "./layout.ts";
 import { BlobNotFoundError } from "./errors.ts";
 import { storedRanges } from "./partial.ts";
 
@@ -74,7 +74,7 @@ export class KvBlobSource implements BaoSource {
   /** Extra connections to the same database, for reads only (see `BlobStore`). */
   readonly #readers: readonly Deno.Kv[];
   #nextReader = 0;
-  readonly #dataId: string;
+  #dataId: string;
   readonly #obCache: OutboardCache;
   readonly #consistency: Deno.KvConsistencyLevel;
   readonly #pageCount: number;
@@ -119,14 +119,10 @@ export class KvBlobSource implements BaoSource {
   async loadPair(node: TreeNode): Promise<Uint8Array> {
     const index = this.tree.postOrderIndex(node);
     const pageIndex = Math.floor(index / OB_PAGE_PAIRS);
-    const page = await this.#obCache.get(
-      this.#reader(),
-      this.#dataId,
-      pageIndex,
-      this.#consistency,
-    );
+    const read = () =>
+      this.#obCache.get(this.#reader(), this.#dataId, pageIndex, this.#consistency);
+    const page = (await read()) ?? await this.#missing(read);
     const off = (index % OB_PAGE_PAIRS) * 64;
-    if (page === undefined) await this.#missing();
     // A missing or short page yields a short pair, which the walk rejects.
     return page ? page.subarray(off, off + 64) : new Uint8Array(0);
   }
@@ -144,8 +140,7 @@ export class KvBlobSource implements BaoSource {
     const last = Math.floor((end - 1) / DATA_PAGE);
     // Chunk groups never straddle pages, so the common case is a view into one page.
     if (first === last) {
-      const page = await this.#page(first);
-      if (page === undefined) await this.#missing();
+      const page = await this.#dataPage(first);
       const from = start - first * DATA_PAGE;
       return page
         ? page.subarray(from, Math.min(end - first * DATA_PAGE, page.length))
@@ -153,11 +148,10 @@ export class KvBlobSource implements BaoSource {
     }
     const out = new Uint8Array(end - start);
     for (let p = first; p <= last; p++) {
-      const page = await this.#page(p);
+      const page = await this.#dataPage(p);
       const pageStart = p * DATA_PAGE;
       const from = Math.max(start - pageStart, 0);
       const to = Math.min(end - pageStart, DATA_PAGE);
-      if (page === undefined) await this.#missing();
       // Missing storage shortens the result; the walk then rejects the group.
       if (page === undefined || page.length < to) return out.subarray(0, pageStart + from - start);
       out.set(page.subarray(from, to), pageStart + from - start);
@@ -165,15 +159,28 @@ export class KvBlobSource implements BaoSource {
     return out;
   }
 
+  async #dataPage(p: number): Promise<Page> {
+    return (await this.#page(p)) ?? await this.#missing(() => this.#page(p));
+  }
+
   /**
-   * A page that is not there. If the blob was collected since its metadata was read (another
-   * instance sharing the KV collected it while this one reused the metadata, `readMeta`), it is
-   * simply not here any more: `BlobNotFoundError`, not a verification failure counted as
-   * corrupted storage. Otherwise the short read that follows makes the walk reject the group.
+   * A page that is not there. The blob may have been collected since its metadata was read
+   * (another instance sharing the KV collected it while this one reused the metadata,
+   * `readMeta`), or its partial copy replaced by a complete one: then it is simply not here any
+   * more (`BlobNotFoundError`, not a verification failure counted as corrupted storage), or it
+   * is here complete under another data id, and is read from there (`read` again: the bytes
+   * are the same, as the hash names them). Otherwise `undefined`: the short read that follows
+   * makes the walk reject the group.
    */
-  async #missing(): Promise<void> {
-    const now = await this.#kv.get<BlobMeta>(keys.blob(this.root));
-    if (now.value?.dataId !== this.#dataId) throw new BlobNotFoundError(toHex(this.root));
+  async #missing(read: () => Promise<Page>): Promise<Page> {
+    const now = (await this.#kv.get(keys.blob(this.root))).value;
+    if (isBlobMeta(now) && now.dataId === this.#dataId) return undefined;
+    if (!isBlobMeta(now) || now.partial !== undefined || now.size !== this.tree.size) {
+      throw new BlobNotFoundError(toHex(this.root));
+    }
+    this.#dataId = now.dataId;
+    this.#spans = [];
+    return await read();
   }
 
   /** The connection for the next read: the store's own, or one of the read-only extras. */
