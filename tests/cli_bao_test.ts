@@ -13,11 +13,10 @@ import { randomBytes, seededRandom } from "./random.ts";
 
 const CLI = new URL("../cli/bao.ts", import.meta.url).pathname;
 
-/** Runs `bao`; with `callerDir`, as `deno task bao` run there does (INIT_CWD). */
-async function bao(args: string[], stdin?: Uint8Array, callerDir?: string) {
+async function bao(args: string[], stdin?: Uint8Array) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
-    env: { INIT_CWD: callerDir ?? "" },
+    env: { INIT_CWD: "" },
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -52,9 +51,19 @@ Deno.test("bao hash prints only the hex hash, for a file and for stdin", async (
     assertEquals([r.code, new TextDecoder().decode(r.stdout)], [0, expected]);
     const s = await bao(["hash", "-"], data);
     assertEquals(new TextDecoder().decode(s.stdout), expected);
-    // A relative path is the caller's, as `deno task bao` run in `dir` passes it.
-    const here = await bao(["hash", "f"], undefined, dir);
-    assertEquals([here.code, new TextDecoder().decode(here.stdout)], [0, expected], here.stderr);
+    // A relative path is the caller's, as `deno task bao` run in `dir` passes it: the real
+    // task, with its permissions.
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const here = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "--config", config, "bao", "hash", "f"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+    }).output();
+    assertEquals(
+      [here.code, new TextDecoder().decode(here.stdout)],
+      [0, expected],
+      new TextDecoder().decode(here.stderr),
+    );
   });
 });
 
