@@ -64,7 +64,8 @@ options:
   --token T        bearer token for uploads, sent to --gateway only (env GATEWAY_TOKEN)
   -o, --output P   where get writes (- for stdout)
   --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
-  --timeout S      give up when the gateway sends nothing for S seconds (default 30)
+  --timeout S      give up when a download makes no progress for S seconds (default 30,
+                   0 for never; uploads are not timed)
   --via bao|outboard
                    verify Bao streams (default) or plain ranges against the outboard
   --json           machine-readable output (put, ls, info)
@@ -126,10 +127,13 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     else if (flag === "--timeout") {
       const text = value();
       const seconds = Number(text);
-      if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0)) {
-        throw new UsageError(`--timeout takes a number of seconds, got "${text}"`);
+      // Timers take at most 2^31 - 1 ms (some 24 days); 0 turns the limit off.
+      if (!/^\d+(\.\d+)?$/.test(text) || seconds * 1000 > 2 ** 31 - 1) {
+        throw new UsageError(
+          `--timeout takes seconds (0 for none, at most 2147483), got "${text}"`,
+        );
       }
-      options.timeoutMs = seconds * 1000;
+      options.timeoutMs = Math.ceil(seconds * 1000);
     } else if (flag === "--via") {
       const via = value();
       if (via !== "bao" && via !== "outboard") {

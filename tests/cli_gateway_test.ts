@@ -7,6 +7,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
 import { directoryCollection } from "../src/collection/directory.ts";
+import { concat } from "./bao_helpers.ts";
 import { editBody, flipBit, startTamperingProxy } from "./client_proxy.ts";
 import { startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
 import { randomBytes, seededRandom } from "./random.ts";
@@ -313,7 +314,7 @@ Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang"
     const bad = await cli("http://127.0.0.1:1", ["info", hash, "--timeout", "soon"]);
     assertEquals([bad.code, bad.stderr.split("\n")[0]], [
       2,
-      `gateway: --timeout takes a number of seconds, got "soon"`,
+      `gateway: --timeout takes seconds (0 for none, at most 2147483), got "soon"`,
     ]);
   } finally {
     release();
@@ -322,4 +323,65 @@ Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang"
     for (const c of held) c.close();
     await stalling.shutdown();
   }
+});
+
+Deno.test("gateway --timeout counts only waits on the network: slow transfers and readers live", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(4 << 20, seededRandom(706));
+    await Deno.writeFile(`${dir}/big`, data);
+    const { body } = await upload(gw.url, data);
+    let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
+    // In front of the gateway: takes uploads a piece every 20 ms (an upload slower overall than
+    // the timeout); passes downloads on until 2 MiB, then stalls.
+    const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const url = new URL(req.url);
+      const target = `${gw.url}${url.pathname}${url.search}`;
+      if (req.method === "POST") {
+        const pieces: Uint8Array[] = [];
+        for await (const piece of req.body!) {
+          pieces.push(piece);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return await fetch(target, { method: "POST", headers: req.headers, body: concat(pieces) });
+      }
+      const res = await fetch(target, { headers: req.headers });
+      let passed = 0;
+      return new Response(
+        res.body!.pipeThrough(
+          new TransformStream({
+            async transform(piece, out) {
+              if (passed > 2 << 20) await released;
+              passed += piece.length;
+              out.enqueue(piece);
+            },
+          }),
+        ),
+        res,
+      );
+    });
+    const via = `http://127.0.0.1:${proxy.addr.port}`;
+    try {
+      const put = await cli(via, ["put", `${dir}/big`, "--timeout", "1", "-q"]);
+      assertEquals([put.code, put.text.trim()], [0, body.hash], put.stderr);
+      // A stall after megabytes arrived still ends the command.
+      const stalled = await cli(via, ["cat", body.hash!, "--timeout", "1"]);
+      assertEquals(stalled.code, 4, stalled.stderr);
+      // A reader that takes its time (nothing reads the pipe for 2 s) is not the network's fault.
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", CLI, "cat", body.hash!, "--timeout", "0.5"],
+        env: { GATEWAY_URL: gw.url, GATEWAY_TOKEN: "", NO_COLOR: "1", INIT_CWD: "" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await new Promise((r) => setTimeout(r, 2000));
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      assertEquals(out.stdout, data);
+    } finally {
+      release();
+      await proxy.shutdown();
+    }
+  }, { GATEWAY_TOKEN: "" });
 });
