@@ -733,6 +733,14 @@ Deno.test("willow http: a payload grant lasts as long as its entry", async () =>
     const lost = await submit(g, ns, late, cap, await signed(late, alfie), "too late");
     assertEquals([lost.status, lost.body.reason], [200, "newer"]);
     assertEquals(await grants(), [third]);
+    // Nor does one refused for a path no KV key can hold.
+    const long = makeEntry({
+      ...entryIn(ns, alfie.publicKey, ["\0".repeat(1000)], "a long way"),
+      subspaceId: asPublicKey(fromHex(user)!) as SubspaceId,
+    });
+    const refused = await submit(g, ns, long, cap, await signed(long, alfie), "a long way");
+    assertEquals([refused.status, refused.body.error], [400, "path too long"]);
+    assertEquals(await grants(), [third]);
   });
 });
 

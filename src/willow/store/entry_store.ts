@@ -720,7 +720,7 @@ export class EntryStore {
  * The KV path key of `path`; `UnstorablePathError` when it is too long for a Deno KV key: no
  * entry can be stored there, and asking is a client error rather than a failed KV read.
  */
-function storableKey(path: Path): Uint8Array {
+export function storableKey(path: Path): Uint8Array {
   const key = pathKey(path);
   if (key.length > MAX_PATH_KEY) {
     throw new UnstorablePathError(

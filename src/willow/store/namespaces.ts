@@ -43,13 +43,14 @@ import { type ReadProof, readProofFailure, type ReadRequest } from "../read_proo
 import { now } from "../time.ts";
 import { WriteVerifier } from "../write_verifier.ts";
 import { CapabilityStore } from "./capability_store.ts";
-import { entryId, EntryStore, type IngestOutcome } from "./entry_store.ts";
+import { entryId, EntryStore, type IngestOutcome, storableKey } from "./entry_store.ts";
 import { isObsoleteByNewer } from "./slot_plan.ts";
 import {
   NoCapabilityError,
   NoLaterTimestampError,
   NotAuthorisedError,
   PayloadMismatchError,
+  StoreContentionError,
   UnknownNamespaceError,
 } from "./errors.ts";
 import { keys, type NamespaceRecord } from "./layout.ts";
@@ -293,10 +294,21 @@ export class HostedNamespaces {
     entry: Entry,
     ingest: () => Promise<IngestOutcome>,
   ): Promise<IngestOutcome> {
+    // A path no KV key can hold is refused before anything is granted.
+    storableKey(entry.path);
     const meta = await this.#blobs.stat(entry.payloadDigest);
     const id = entryId(entry);
     if (meta?.restricted) await grantPayload(this.#kv, entry.payloadDigest, id, meta);
-    const outcome = await ingest();
+    let outcome: IngestOutcome;
+    try {
+      outcome = await ingest();
+    } catch (e) {
+      // Contention is reported only when no commit landed: the entry is not stored.
+      if (meta?.restricted && e instanceof StoreContentionError) {
+        await revokePayload(this.#kv, entry.payloadDigest, id);
+      }
+      throw e;
+    }
     if (meta?.restricted && isObsoleteByNewer(outcome)) {
       await revokePayload(this.#kv, entry.payloadDigest, id);
     }
