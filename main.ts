@@ -41,7 +41,8 @@ verifyOn(verifyPoolForThisMachine());
 const metrics = new Metrics();
 const app = createApp({ config, store, metrics, log: (line) => console.log(line) });
 
-// Listening first: a port in use or a bad HOSTNAME stops the gateway before it touches the store.
+// Listening before collecting: a port in use or a bad HOSTNAME stops the gateway before it changes
+// anything in the store.
 const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
 await starting(`HOSTNAME=${config.hostname} PORT=${config.port}`, () =>
   Deno.serve(
