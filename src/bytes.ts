@@ -18,9 +18,22 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
   return out;
 }
 
-/** Everything a stream of pieces yields, in one buffer (for what is known to be small). */
-export async function collect(parts: AsyncIterable<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
+/**
+ * Everything a stream of pieces yields, in one buffer (for what is known to be small). With
+ * `max`, the error `tooLong` makes as soon as it runs past `max` bytes; leaving the loop then
+ * cancels a stream, so the rest is never read.
+ */
+export async function collect(
+  parts: AsyncIterable<Uint8Array>,
+  max = Infinity,
+  tooLong: () => Error = () => new RangeError(`more than ${max} bytes`),
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
-  for await (const p of parts) chunks.push(p);
+  let length = 0;
+  for await (const p of parts) {
+    length += p.length;
+    if (length > max) throw tooLong();
+    chunks.push(p);
+  }
   return concatBytes(chunks);
 }

@@ -18,7 +18,7 @@ import { HashSeq, InvalidHashSeqError } from "../collection/hash_seq.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE } from "../http/content_type.ts";
 import { EntryNotFoundError, NotACollectionError, NotFoundError } from "./errors.ts";
 import { MAX_CHILDREN, MAX_META_SIZE } from "../collection/stored.ts";
-import { concatBytes } from "../bytes.ts";
+import { collect } from "../bytes.ts";
 import {
   type ClientOptions,
   type GatewayContext,
@@ -62,15 +62,11 @@ const PROOF_CONCURRENCY = 8;
  */
 async function verifiedBytes(ctx: GatewayContext, hash: Hash, max: number): Promise<Uint8Array> {
   const res = await fetchVerified(ctx, hash, {});
-  const pieces: Uint8Array[] = [];
-  let length = 0;
-  for await (const piece of res.body!) {
-    pieces.push(piece);
-    length += piece.length;
-    // Leaving the loop cancels the response.
-    if (length > max) throw new InvalidCollectionError(`blob ${toHex(hash)} is over ${max} bytes`);
-  }
-  return concatBytes(pieces);
+  return await collect(
+    res.body!,
+    max,
+    () => new InvalidCollectionError(`blob ${toHex(hash)} is over ${max} bytes`),
+  );
 }
 
 /** The collection `hash` names, from the cache or verified from the gateway, and cached. */

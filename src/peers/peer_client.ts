@@ -8,6 +8,7 @@
  */
 
 import { type Hash, toHex } from "../blake3/hash.ts";
+import { collect } from "../bytes.ts";
 import { BaoDecoder, type VerifiedData } from "../bao/decode.ts";
 import { HashMismatchError, TruncatedError } from "../bao/errors.ts";
 import type { TreeNode } from "../bao/tree.ts";
@@ -70,22 +71,6 @@ async function fetchWithin(
   }
 }
 
-/** The whole body, or `PeerRequestError` ("protocol") as soon as it runs past `max` bytes. */
-async function readAtMost(body: ReadableStream<Uint8Array>, max: number, peer: string) {
-  const pieces: Uint8Array[] = [];
-  let length = 0;
-  for await (const piece of body) {
-    length += piece.length;
-    // Leaving the loop cancels the stream.
-    if (length > max) throw new PeerRequestError(peer, "protocol", `an answer over ${max} bytes`);
-    pieces.push(piece);
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of pieces) out.set(p, (at += p.length) - p.length);
-  return out;
-}
-
 /** What `peer` says it holds of blob `hash` (chunk ranges; a hint, never trusted for data). */
 export async function peerAvailability(
   peer: Peer,
@@ -105,7 +90,12 @@ export async function peerAvailability(
     if (res.status !== 200 || res.body === null) {
       throw new PeerRequestError(peer.url, "status", `discovery answered ${res.status}`);
     }
-    bytes = await readAtMost(res.body, MAX_DISCOVERY_BYTES, peer.url);
+    bytes = await collect(
+      res.body,
+      MAX_DISCOVERY_BYTES,
+      () =>
+        new PeerRequestError(peer.url, "protocol", `an answer over ${MAX_DISCOVERY_BYTES} bytes`),
+    );
   } catch (e) {
     await res.body?.cancel().catch(() => {});
     if (controller.signal.aborted) throw controller.signal.reason;
