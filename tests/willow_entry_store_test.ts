@@ -334,6 +334,41 @@ Deno.test("willow entry store: settle releases pins of entries that never made i
     assertEquals(await f.entries.settle(), { unpinned: 0, prunings: 0 });
   }));
 
+Deno.test("willow entry store: settle leaves the pin of an entry that a retry stores meanwhile", () =>
+  withFixture(async (f) => {
+    const hello = await blob(f, "hello");
+    const ns = f.w.namespace.publicKey;
+    // An attempt that died after pinning, long ago, for an entry that is now sent again.
+    const lost = entryOf(f.w, f.alfie, ["lost"], 1n, "hello");
+    const holder = payloadHolder(ns, entryId(lost));
+    await f.blobs.pin(hello, holder);
+    await f.kv.set(keys.pincheck(ns, entryId(lost)), {
+      ss: f.alfie,
+      key: pathKey(lost.path),
+      d: hello,
+      at: 0,
+    });
+    // Settle (another process, say) decides the entry is not stored; the retry stores it
+    // just before settle lets go of the pin.
+    const real = blobPayloads(f.blobs);
+    const retry = async () => {
+      assertEquals(await f.entries.ingest(await authorised(f.w, lost)), STORED(0));
+    };
+    const settler = new EntryStore(f.kv, {
+      ...real,
+      release: async (ref, h) => (await retry(), await real.release(ref, h)),
+      unpinUnless: async (
+        digest,
+        h,
+        unless,
+      ) => (await retry(), await real.unpinUnless(digest, h, unless)),
+    });
+    await settler.settle(Date.now());
+    assert(await f.entries.get(ns, f.alfie, lost.path) !== undefined, "stored");
+    assertEquals((await f.blobs.stat(hello))?.refs, 1, "and still pinned by it");
+    assertEquals(await real.sizes([{ hash: hello, entry: entryId(lost) }]), [5]);
+  }));
+
 Deno.test("willow entry store: queries by subspace, prefix and time, in pages", () =>
   withFixture(async (f) => {
     for (

@@ -437,12 +437,25 @@ export class BlobStore {
     return await this.#updatePins(hash, holder, true);
   }
 
-  /** Releases the pin `holder`; false if the blob or that pin was not there. */
-  async unpin(hash: Hash, holder: string): Promise<boolean> {
-    return await this.#updatePins(hash, holder, false);
+  /**
+   * Releases the pin `holder`; false if the blob or that pin was not there. With `unless`, only
+   * if those KV entries are still at the versions given (false otherwise): for a caller that
+   * decided to release on what it read, and must not if that changed meanwhile.
+   */
+  async unpin(
+    hash: Hash,
+    holder: string,
+    unless: readonly Deno.AtomicCheck[] = [],
+  ): Promise<boolean> {
+    return await this.#updatePins(hash, holder, false, unless);
   }
 
-  async #updatePins(hash: Hash, holder: string, add: boolean): Promise<boolean> {
+  async #updatePins(
+    hash: Hash,
+    holder: string,
+    add: boolean,
+    unless: readonly Deno.AtomicCheck[] = [],
+  ): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const [meta, pin] = await this.kv.getMany<[BlobMeta, unknown]>([
         keys.blob(hash),
@@ -456,11 +469,15 @@ export class BlobStore {
         refs,
         unpinnedAt: refs === 0 ? Date.now() : undefined,
       };
-      const op = this.kv.atomic().check(meta, pin).set(keys.blob(hash), next);
+      const op = this.kv.atomic().check(meta, pin, ...unless).set(keys.blob(hash), next);
       if (add) {
         op.set(keys.pin(hash, holder), { since: Date.now() }).set(keys.holds(holder, hash), true);
       } else op.delete(keys.pin(hash, holder)).delete(keys.holds(holder, hash));
       if ((await op.commit()).ok) return true;
+      if (unless.length > 0) {
+        const now = await this.kv.getMany(unless.map((c) => c.key));
+        if (now.some((e, i) => e.versionstamp !== unless[i].versionstamp)) return false;
+      }
     }
     throw new Error(`could not update pins of ${toHex(hash)}: too much contention`);
   }

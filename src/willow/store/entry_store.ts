@@ -702,8 +702,12 @@ export class EntryStore {
       const isStored = stored !== undefined &&
         toHex(entryId(entryAt(ns, e.value.ss, e.value.key, stored))) === toHex(id);
       if (!isStored) {
-        await this.#releasePins(ns, [{ id, key: e.value.key, digest: e.value.d }]);
-        unpinned++;
+        // A retry of the same entry may be under way: it rewrites this record before it pins,
+        // and its commit deletes it. Either way the record's version changes, the pin is left
+        // to the retry, and so is the record. (The payload grant is left too: an entry id that
+        // is not stored serves nothing with it, and a retry needs it.)
+        await this.#payloads.unpinUnless(asHash(e.value.d), payloadHolder(ns, id), [e]);
+        if ((await this.#kv.atomic().check(e).delete(e.key).commit()).ok) unpinned++;
       } else await this.#kv.delete(e.key);
     }
     for await (const e of this.#kv.list<Pruning>({ prefix: keys.allPrunings })) {

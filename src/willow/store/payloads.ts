@@ -36,6 +36,11 @@ export interface PayloadStore {
    * made it so stays newer), so the grant would only be litter.
    */
   release(ref: PayloadRef, holder: string): Promise<void>;
+  /**
+   * Releases the pin under `holder` unless the entries `unless` changed (`BlobStore.unpin`):
+   * for `EntryStore.settle`, which decides on records that a retry of the same entry rewrites.
+   */
+  unpinUnless(hash: Hash, holder: string, unless: readonly Deno.AtomicCheck[]): Promise<void>;
 }
 
 /**
@@ -77,6 +82,9 @@ export function blobPayloads(blobs: BlobStore): PayloadStore {
       // still there and `EntryStore.settle` releases the pin later.
       await revokePayload(blobs.kv, ref.hash, ref.entry);
       await blobs.unpin(ref.hash, holder);
+    },
+    async unpinUnless(hash, holder, unless) {
+      await blobs.unpin(hash, holder, unless);
     },
   };
 }
