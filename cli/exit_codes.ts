@@ -28,6 +28,7 @@ import {
   VerificationError,
 } from "../src/client/mod.ts";
 import { UsageError } from "./args.ts";
+import { IdleTimeoutError } from "./idle_timeout.ts";
 import { FileChangedError } from "./tar_stream.ts";
 
 export const EXIT = {
@@ -47,6 +48,13 @@ export class UploadMismatchError extends VerificationError {
 
 /** The status and the message (without the `gateway <command>:` prefix) for a failure. */
 export function failure(e: unknown): { code: number; message: string } | undefined {
+  // A stall is a network failure however deep it surfaced (a body read, a cut response).
+  const stall = e instanceof IdleTimeoutError
+    ? e
+    : e instanceof Error && e.cause instanceof IdleTimeoutError
+    ? e.cause
+    : undefined;
+  if (stall !== undefined) return { code: EXIT.network, message: `timed out: ${stall.message}` };
   if (e instanceof InvalidHashError) {
     return { code: EXIT.usage, message: `invalid hash: ${e.message}` };
   }

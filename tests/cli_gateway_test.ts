@@ -301,7 +301,7 @@ Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang"
       [quiet.code, quiet.stderr],
       [
         4,
-        `gateway info: unreachable: http://127.0.0.1:${silent.addr.port}: the gateway sent nothing for 0.5 s\n`,
+        `gateway info: timed out: the gateway sent nothing for 0.5 s\n`,
       ],
     );
     const stalled = await cli(`http://127.0.0.1:${stalling.addr.port}`, [
@@ -311,6 +311,17 @@ Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang"
       "0.5",
     ]);
     assertEquals(stalled.code, 4, stalled.stderr);
+    // After its headers, for a JSON answer too: exit 4, one line, never a crash.
+    const info = await cli(`http://127.0.0.1:${stalling.addr.port}`, [
+      "info",
+      hash,
+      "--timeout",
+      "0.5",
+    ]);
+    assertEquals([info.code, info.stderr], [
+      4,
+      "gateway info: timed out: the gateway sent nothing for 0.5 s\n",
+    ]);
     const bad = await cli("http://127.0.0.1:1", ["info", hash, "--timeout", "soon"]);
     assertEquals([bad.code, bad.stderr.split("\n")[0]], [
       2,

@@ -369,6 +369,55 @@ Deno.test("willow entry store: settle leaves the pin of an entry that a retry st
     assertEquals(await real.sizes([{ hash: hello, entry: entryId(lost) }]), [5]);
   }));
 
+Deno.test("willow entry store: settle leaves a record that a prune rewrote after settle read it", () =>
+  withFixture(async (f) => {
+    const hello = await blob(f, "hello");
+    await blob(f, "world");
+    const ns = f.w.namespace.publicKey;
+    // A stored entry with a stale record (a duplicate ingest that died between pin and commit).
+    assertEquals(await f.put(f.alfie, "kept", 1n, "hello"), STORED(0));
+    const kept = entryOf(f.w, f.alfie, ["kept"], 1n, "hello");
+    await f.kv.set(keys.pincheck(ns, entryId(kept)), {
+      ss: f.alfie,
+      key: pathKey(kept.path),
+      d: hello,
+      at: 0,
+    });
+    // Settle finds it stored; just before it forgets the record, a newer entry prunes it, in a
+    // process that dies after its commit (which rewrote the record) and before the release.
+    const real = blobPayloads(f.blobs);
+    const dying = new EntryStore(f.kv, {
+      ...real,
+      release: () => Promise.reject(new Error("died")),
+    });
+    const newer = entryOf(f.w, f.alfie, ["kept"], 2n, "world");
+    const prune = await authorised(f.w, newer);
+    let pruned = false;
+    const kv = new Proxy(f.kv, {
+      get(target, property) {
+        if (property !== "get") {
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return async (key: Deno.KvKey) => {
+          const read = await target.get(key);
+          if (key[1] === "slot" && !pruned) {
+            pruned = true;
+            await assertRejects(dying.ingest(prune), Error);
+          }
+          return read;
+        };
+      },
+    });
+    await new EntryStore(kv, real).settle(Date.now());
+    assert(pruned, "the prune ran inside settle");
+    // The record the prune wrote is still there: a later settle releases the pruned pin.
+    assertEquals((await f.blobs.stat(hello))?.refs, 1);
+    assertEquals(await f.entries.settle(Date.now() + 3_600_000), { unpinned: 1, prunings: 0 });
+    assertEquals((await f.blobs.stat(hello))?.refs, 0);
+    assertEquals(await f.all(), ["A:kept@2"]);
+  }));
+
 Deno.test("willow entry store: queries by subspace, prefix and time, in pages", () =>
   withFixture(async (f) => {
     for (

@@ -708,7 +708,11 @@ export class EntryStore {
         // is not stored serves nothing with it, and a retry needs it.)
         await this.#payloads.unpinUnless(asHash(e.value.d), payloadHolder(ns, id), [e]);
         if ((await this.#kv.atomic().check(e).delete(e.key).commit()).ok) unpinned++;
-      } else await this.#kv.delete(e.key);
+      } else {
+        // Only the record read: a prune of the stored entry may have rewritten it since, and
+        // that one is for the prune (or a later settle) to finish.
+        await this.#kv.atomic().check(e).delete(e.key).commit();
+      }
     }
     for await (const e of this.#kv.list<Pruning>({ prefix: keys.allPrunings })) {
       if (e.value.at > now - this.#staleMs) continue;
