@@ -334,6 +334,12 @@ Deno.test("willow entry store: settle releases pins of entries that never made i
     assertEquals(await f.entries.settle(), { unpinned: 0, prunings: 0 });
   }));
 
+/** The `pincheck` record a process leaves when it dies between pinning and committing. */
+async function staleRecord(f: Fixture, entry: Entry, digest: Uint8Array): Promise<void> {
+  const record = { ss: entry.subspaceId, key: pathKey(entry.path), d: digest, at: 0 };
+  await f.kv.set(keys.pincheck(f.w.namespace.publicKey, entryId(entry)), record);
+}
+
 Deno.test("willow entry store: settle leaves the pin of an entry that a retry stores meanwhile", () =>
   withFixture(async (f) => {
     const hello = await blob(f, "hello");
@@ -342,12 +348,7 @@ Deno.test("willow entry store: settle leaves the pin of an entry that a retry st
     const lost = entryOf(f.w, f.alfie, ["lost"], 1n, "hello");
     const holder = payloadHolder(ns, entryId(lost));
     await f.blobs.pin(hello, holder);
-    await f.kv.set(keys.pincheck(ns, entryId(lost)), {
-      ss: f.alfie,
-      key: pathKey(lost.path),
-      d: hello,
-      at: 0,
-    });
+    await staleRecord(f, lost, hello);
     // Settle (another process, say) decides the entry is not stored; the retry stores it
     // just before settle lets go of the pin.
     const real = blobPayloads(f.blobs);
@@ -373,16 +374,10 @@ Deno.test("willow entry store: settle leaves a record that a prune rewrote after
   withFixture(async (f) => {
     const hello = await blob(f, "hello");
     await blob(f, "world");
-    const ns = f.w.namespace.publicKey;
     // A stored entry with a stale record (a duplicate ingest that died between pin and commit).
     assertEquals(await f.put(f.alfie, "kept", 1n, "hello"), STORED(0));
     const kept = entryOf(f.w, f.alfie, ["kept"], 1n, "hello");
-    await f.kv.set(keys.pincheck(ns, entryId(kept)), {
-      ss: f.alfie,
-      key: pathKey(kept.path),
-      d: hello,
-      at: 0,
-    });
+    await staleRecord(f, kept, hello);
     // Settle finds it stored; just before it forgets the record, a newer entry prunes it, in a
     // process that dies after its commit (which rewrote the record) and before the release.
     const real = blobPayloads(f.blobs);
