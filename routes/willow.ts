@@ -3,8 +3,7 @@
  * parsing, authorisation and status mapping; the work is `HostedNamespaces`'.
  */
 import { type Context, Hono } from "hono";
-import { bytesEqual, fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
-import { hash } from "../src/blake3/tree.ts";
+import { fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
 import { blobResponse } from "../src/http/blob_response.ts";
 import { InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
@@ -29,9 +28,6 @@ import { HttpError } from "./errors.ts";
 import { BlobNotFoundError } from "../src/store/errors.ts";
 import { requireWriter } from "./middleware.ts";
 import { requestBody } from "../src/http/request_body.ts";
-
-/** The digest of the empty payload. */
-const EMPTY_DIGEST = hash(new Uint8Array(0));
 
 export interface WillowRouteDeps {
   store: BlobStore;
@@ -320,10 +316,7 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
     const ns = keyParam(c.req.param("ns"), "namespace");
     const body = requestBody(c.req.raw);
     const s = await readSubmission(body);
-    // An empty payload is "given" by any entry that names it: no byte can follow to say so.
-    const empty = s.entry.payloadLength === 0n && bytesEqual(s.entry.payloadDigest, EMPTY_DIGEST);
-    const given = s.hasPayload || empty;
-    const payload = given ? { body: s.payload, maxSize: maxUpload } : undefined;
+    const payload = s.hasPayload ? { body: s.payload, maxSize: maxUpload } : undefined;
     const outcome = await hosted.ingest(ns, s.entry, s.capability, s.signature, payload);
     return c.json(
       { ...outcomeJson(outcome), entry: entryJson(s.entry) },

@@ -23,6 +23,11 @@ class Metric {
     this.#values.set(key, (this.#values.get(key) ?? 0) + value);
   }
 
+  /** A gauge's value, as its owner counts it. */
+  set(value: number, labels: Labels = {}): void {
+    this.#values.set(labelText(labels), value);
+  }
+
   get(labels: Labels = {}): number {
     return this.#values.get(labelText(labels)) ?? 0;
   }

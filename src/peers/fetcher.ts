@@ -216,7 +216,7 @@ export class BlobFetcher {
     answer.then(({ errors }) => {
       if (errors.length > 0 && this.#availability.get(key) === entry) {
         this.#availability.delete(key);
-        this.#countAnswers();
+        this.#metrics.peerAnswers.set(this.#availability.size);
       }
     });
     return answer;
@@ -233,12 +233,7 @@ export class BlobFetcher {
       this.#sweepAt = Math.max(1024, 2 * this.#availability.size);
     }
     this.#availability.set(key, entry);
-    this.#countAnswers();
-  }
-
-  #countAnswers(): void {
-    const gauge = this.#metrics.peerAnswers;
-    gauge.add(this.#availability.size - gauge.get());
+    this.#metrics.peerAnswers.set(this.#availability.size);
   }
 
   #failed(peer: Peer, e: unknown): void {
@@ -411,11 +406,13 @@ export class BlobFetcher {
   ): Promise<Map<number, Pending | "stored">> {
     const meta = await this.#store.stat(hash);
     const have = meta ? storedRanges(meta) : ChunkRanges.EMPTY;
+    // Groups on their way; none (and no map made) when nothing of the blob is.
+    const onTheirWay = this.#pending.get(toHex(hash));
     const plan = new Map<number, Pending | "stored">();
     const missing: number[] = [];
     for (let g = start; g < end; g += tree.groupChunks) {
       const groupEnd = Math.min(g + tree.groupChunks, tree.chunks);
-      const inFlight = this.#pending.get(toHex(hash))?.get(g);
+      const inFlight = onTheirWay?.get(g);
       if (have.covers(g, groupEnd)) plan.set(g, "stored");
       else if (inFlight !== undefined) plan.set(g, inFlight);
       else {

@@ -15,6 +15,7 @@
  */
 
 import { bytesEqual, type Hash, toHex } from "../../blake3/hash.ts";
+import { hash } from "../../blake3/tree.ts";
 import type { BlobStore } from "../../store/blob_store.ts";
 import { UploadTooLargeError } from "../../store/errors.ts";
 import { U64_MAX } from "../params.ts";
@@ -56,6 +57,9 @@ import {
 import { keys, type NamespaceRecord } from "./layout.ts";
 import { blobPayloads, grantPayload, type PayloadStore, revokePayload } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
+
+/** The digest of the empty payload. */
+const EMPTY_DIGEST = hash(new Uint8Array(0));
 
 /** Attempts of a gateway write that keeps losing to concurrent writes at the same path. */
 const MAX_WRITE_ATTEMPTS = 10;
@@ -214,7 +218,7 @@ export class HostedNamespaces {
         const signature = await sign(secret, encode((w) => writeEntry(w, entry)));
         const outcome = await this.#ingestGranted(
           entry,
-          () => this.ingest(namespace, entry, cap, signature),
+          () => this.#ingest(namespace, entry, cap, signature),
         );
         if (!isObsoleteByNewer(outcome) || attempt >= MAX_WRITE_ATTEMPTS) {
           return { entry, outcome };
@@ -225,9 +229,26 @@ export class HostedNamespaces {
 
   /**
    * Ingests an entry signed elsewhere, with its payload if one is given (which must be the one
-   * the entry names). `NotAuthorisedError` unless the token authorises the entry.
+   * the entry names). The empty payload comes with every entry that names it: no byte could
+   * follow to say so. `NotAuthorisedError` unless the token authorises the entry.
    */
   async ingest(
+    namespace: NamespaceId,
+    entry: Entry,
+    capability: McCapability,
+    signature: Signature,
+    payload?: PayloadInput,
+  ): Promise<IngestOutcome> {
+    const empty = entry.payloadLength === 0n && bytesEqual(entry.payloadDigest, EMPTY_DIGEST);
+    const given = payload ?? (empty ? { body: ReadableStream.from([]), maxSize: 0 } : undefined);
+    return await this.#ingest(namespace, entry, capability, signature, given);
+  }
+
+  /**
+   * `ingest`, for an entry whose payload (if any) is given or already here: the gateway's own
+   * writes, which imported it first.
+   */
+  async #ingest(
     namespace: NamespaceId,
     entry: Entry,
     capability: McCapability,
