@@ -6,6 +6,7 @@ import { openKv, openReaders } from "./src/store/open_kv.ts";
 import { verifyOn } from "./src/willow/keys.ts";
 import { verifyPoolForThisMachine } from "./src/willow/verify_pool.ts";
 import { createApp } from "./routes/app.ts";
+import { stopGracefullyOnSignals } from "./src/http/graceful_stop.ts";
 
 /** Extra read connections to a local KV file (one per core of a small machine). */
 const READERS = 2;
@@ -44,7 +45,7 @@ const app = createApp({ config, store, metrics, log: (line) => console.log(line)
 // Listening before collecting: a port in use or a bad HOSTNAME stops the gateway before it changes
 // anything in the store.
 const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
-await starting(`HOSTNAME=${config.hostname} PORT=${config.port}`, () =>
+const server = await starting(`HOSTNAME=${config.hostname} PORT=${config.port}`, () =>
   Deno.serve(
     {
       port: config.port,
@@ -56,6 +57,11 @@ await starting(`HOSTNAME=${config.hostname} PORT=${config.port}`, () =>
     },
     (request, info) => app.fetch(request, info),
   ));
+stopGracefullyOnSignals(server, {
+  graceMs: config.shutdownGraceMs,
+  log: (line) => console.log(line),
+  exit: (code) => Deno.exit(code),
+});
 
 if (config.gcIntervalMs > 0) {
   const collect = () =>

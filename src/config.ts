@@ -31,6 +31,11 @@ export interface Config {
    * cut, as nginx's `send_timeout`: a stalled reader holds its in-flight place until then.
    */
   sendTimeoutMs: number;
+  /**
+   * How long requests in flight may take to finish once the gateway is asked to stop (SIGTERM,
+   * SIGINT) before they are cut.
+   */
+  shutdownGraceMs: number;
   /** Milliseconds between garbage collections (0 disables the timer). */
   gcIntervalMs: number;
   /** An upload without a heartbeat for this long is presumed dead. */
@@ -111,6 +116,7 @@ export const DEFAULTS = {
   maxUpload: 16 * 2 ** 30,
   maxInFlight: 512,
   sendTimeoutMs: 60_000,
+  shutdownGraceMs: 10_000,
   gcIntervalSeconds: 300,
   uploadStaleSeconds: 600,
   cacheBytes: 4 * 2 ** 30,
@@ -142,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUpload: bytes("GATEWAY_MAX_UPLOAD", DEFAULTS.maxUpload),
     maxInFlight: int("GATEWAY_MAX_INFLIGHT", DEFAULTS.maxInFlight, 1, 1_000_000),
     sendTimeoutMs: int("GATEWAY_SEND_TIMEOUT", DEFAULTS.sendTimeoutMs, 1, 3_600_000),
+    shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE", DEFAULTS.shutdownGraceMs, 0, 3_600_000),
     gcIntervalMs: 1000 * int("GATEWAY_GC_INTERVAL", DEFAULTS.gcIntervalSeconds, 0, YEAR),
     uploadStaleMs: 1000 * int("GATEWAY_UPLOAD_STALE", DEFAULTS.uploadStaleSeconds, 1, YEAR),
     cacheBytes: bytes("GATEWAY_CACHE_BYTES", DEFAULTS.cacheBytes),

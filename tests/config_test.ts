@@ -7,6 +7,7 @@ Deno.test("config: the documented defaults", () => {
   assertEquals([c.port, c.hostname, c.kvPath], [8080, "127.0.0.1", "./data/gateway.kv"]);
   assertEquals([c.token, c.peers, c.maxUpload], [undefined, [], DEFAULTS.maxUpload]);
   assertEquals(c.cacheBytes, DEFAULTS.cacheBytes);
+  assertEquals(c.shutdownGraceMs, 10_000);
 });
 
 Deno.test("config: values are parsed; Deno Deploy uses its own KV", () => {
@@ -16,6 +17,7 @@ Deno.test("config: values are parsed; Deno Deploy uses its own KV", () => {
     GATEWAY_MAX_UPLOAD: "512MiB",
     GATEWAY_CACHE_BYTES: "2GB",
     GATEWAY_GC_INTERVAL: "0",
+    GATEWAY_SHUTDOWN_GRACE: "0",
   });
   assertEquals([c.port, c.peers, c.maxUpload, c.cacheBytes], [
     9000,
@@ -23,7 +25,7 @@ Deno.test("config: values are parsed; Deno Deploy uses its own KV", () => {
     512 * 2 ** 20,
     2e9,
   ]);
-  assertEquals(c.gcIntervalMs, 0);
+  assertEquals([c.gcIntervalMs, c.shutdownGraceMs], [0, 0]);
   assertEquals(loadConfig({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined);
   assertEquals(loadConfig({ KV_PATH: ":memory:" }).kvPath, ":memory:");
   assertEquals(loadConfig({ KV_PATH: " " }).kvPath, "./data/gateway.kv", "empty is unset");
@@ -39,6 +41,7 @@ Deno.test("config: a bad value fails loudly, naming the variable", () => {
       { GATEWAY_PEERS: "ftp://x" },
       { GATEWAY_MAX_UPLOAD: "lots" },
       { GATEWAY_MAX_INFLIGHT: "0" },
+      { GATEWAY_SHUTDOWN_GRACE: "-1" },
       { GATEWAY_SECRET_KEY: "abc" },
     ]
   ) {

@@ -180,3 +180,100 @@ Deno.test("a store or address that cannot be used stops the gateway with a line 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * A gateway holding a 64 MiB blob (more than loopback buffers take, so a reader that stops
+ * reading holds its response open), with a download of it started and its first piece read.
+ */
+async function downloading(kvPath: string, env: Record<string, string>) {
+  const gw = await spawnGateway(kvPath, env);
+  const size = 64 << 20;
+  const up = await fetch(`${gw.url}/blobs`, { method: "POST", body: generated(size, 3) });
+  const { hash } = await up.json();
+  const res = await fetch(`${gw.url}/blobs/${hash}`);
+  assertEquals(res.status, 200);
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  assert(!first.done);
+  return { gw, hash, reader, first: first.value, port: Number(new URL(gw.url).port) };
+}
+
+/** Whether a new TCP connection to `port` on loopback is accepted. */
+async function accepts(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process's exit code, or `undefined` if it is still running after `ms`. */
+async function exitWithin(child: Deno.ChildProcess, ms: number): Promise<number | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([child.status.then((s) => s.code), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("SIGTERM: new connections are refused, a download in flight finishes, exit 0", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-term-" });
+  const { gw, hash, reader, first, port } = await downloading(`${dir}/gateway.kv`, {});
+  try {
+    gw.child.kill("SIGTERM");
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      refused = !(await accepts(port));
+    }
+    assert(refused, "the listener closed");
+    const h = new Hasher();
+    h.update(first);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) h.update(r.value);
+    assertEquals(toHex(h.finalize()), hash, "the whole blob arrived");
+    assertEquals(await exitWithin(gw.child, 5000), 0);
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM: a reader that does not finish within GATEWAY_SHUTDOWN_GRACE is cut", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-grace-" });
+  const { gw, reader } = await downloading(`${dir}/gateway.kv`, { GATEWAY_SHUTDOWN_GRACE: "300" });
+  try {
+    gw.child.kill("SIGTERM");
+    assertEquals(await exitWithin(gw.child, 200), undefined, "it waited for the reader");
+    assertEquals(await exitWithin(gw.child, 5000), 0);
+    let cut = false;
+    try {
+      while (!(await reader.read()).done);
+    } catch {
+      cut = true;
+    }
+    assert(cut, "the download failed rather than ending as if complete");
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second SIGTERM while requests finish exits at once, with 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gw-term2-" });
+  const { gw, reader } = await downloading(`${dir}/gateway.kv`, {});
+  try {
+    gw.child.kill("SIGTERM");
+    assertEquals(await exitWithin(gw.child, 300), undefined, "the first waits for the reader");
+    gw.child.kill("SIGTERM");
+    assertEquals(await exitWithin(gw.child, 5000), 1);
+    await reader.cancel().catch(() => {});
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
