@@ -19,6 +19,7 @@ try {
   console.error(`configuration: ${e.message}`);
   Deno.exit(2);
 }
+for (const why of config.ignored) console.error(`configuration: ${why}`);
 
 /** Runs a start-up step; a failure stops the gateway with one line naming the setting. */
 async function starting<T>(setting: string, step: () => Promise<T> | T): Promise<T> {
@@ -64,11 +65,16 @@ stopGracefullyOnSignals(server, {
 });
 
 if (config.gcIntervalMs > 0) {
-  const collect = () =>
-    store.gc().then(
-      (report) => console.log(JSON.stringify({ time: new Date().toISOString(), gc: report })),
-      (e) => console.error("gc failed:", e),
-    );
+  // The next collection is timed from the end of the last: on a large store one can outlast the
+  // interval, and overlapping walks would only compete for the KV.
+  const collect = async () => {
+    try {
+      const report = await store.gc();
+      console.log(JSON.stringify({ time: new Date().toISOString(), gc: report }));
+    } catch (e) {
+      console.error("gc failed:", e);
+    }
+    setTimeout(collect, config.gcIntervalMs);
+  };
   collect();
-  setInterval(collect, config.gcIntervalMs);
 }

@@ -13,6 +13,8 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   hostname: string;
+  /** Settings that were set but not used, each with why: to be told at start-up. */
+  ignored: string[];
   /**
    * Where Deno KV lives: a file path, `:memory:`, a KV Connect URL (`http(s)://…` of a shared
    * `denokv`), or `undefined` for the runtime's default database (Deno Deploy's managed KV).
@@ -73,7 +75,9 @@ const UNITS: Record<string, number> = {
 export function parseByteSize(text: string, name: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  const value = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  const scaled = m && unit ? Number(m[1]) * unit : NaN;
+  // A fraction of a larger unit is rounded to whole bytes; a fraction of a byte is a typo.
+  const value = unit === 1 ? scaled : Math.round(scaled);
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(`${name} must be a positive byte size like 4GiB or 500MB, got "${text}"`);
   }
@@ -92,9 +96,14 @@ function url(text: string, name: string): string {
   try {
     const u = new URL(text);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    // Paths are appended to the base: a query or fragment would swallow them, and `fetch`
+    // refuses URLs with credentials.
+    if (/[?#]/.test(u.href) || u.username !== "" || u.password !== "") throw new Error();
     return u.href.replace(/\/$/, "");
   } catch {
-    throw new ConfigError(`${name} must list http(s) URLs, got "${text}"`);
+    throw new ConfigError(
+      `${name} must list http(s) base URLs (no query, fragment or credentials), got "${text}"`,
+    );
   }
 }
 
@@ -124,8 +133,27 @@ export const DEFAULTS = {
   discoveryTimeoutMs: 2000,
 } as const;
 
+/**
+ * The address to listen on. GATEWAY.md names it `HOSTNAME`, which Docker, Kubernetes and some
+ * shells set to the machine's or container's name: taken as an address, that would silently
+ * serve on an outside interface, or fail to resolve. So only an address (or `localhost`) is
+ * used; a name is ignored, and said so.
+ */
+function listenAddress(text: string | undefined, ignored: string[]): string {
+  if (text === undefined) return DEFAULTS.hostname;
+  if (text === "localhost" || /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(":")) {
+    return text;
+  }
+  ignored.push(
+    `HOSTNAME=${text} is a name, not an address (the environment may have set it): listening on ` +
+      `${DEFAULTS.hostname}; set HOSTNAME=0.0.0.0 (or an address) to listen elsewhere`,
+  );
+  return DEFAULTS.hostname;
+}
+
 /** Reads the configuration from `env` (an object, so tests need not touch the process). */
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  const ignored: string[] = [];
   const get = (name: string) => {
     const v = env[name];
     return v === undefined || v.trim() === "" ? undefined : v.trim();
@@ -133,14 +161,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const onDeploy = get("DENO_DEPLOYMENT_ID") !== undefined;
   // Empty is unset: the local file, not Deno's hidden per-script database (Deploy's KV on Deploy).
   const kvPath = get("KV_PATH") ?? (onDeploy ? undefined : DEFAULTS.kvPath);
+  if (kvPath !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(kvPath) && !/^https?:/i.test(kvPath)) {
+    // Deno KV would take it for a file name and create a folder called `ftp:`.
+    throw new ConfigError(`KV_PATH must be a file, :memory: or an http(s) URL, got "${kvPath}"`);
+  }
   const int = (name: string, fallback: number, min: number, max: number) =>
     integer(get(name) ?? String(fallback), name, min, max);
   const bytes = (name: string, fallback: number) =>
     parseByteSize(get(name) ?? String(fallback), name);
+  /** The longest delay a timer takes (2^31 - 1 ms); a longer one would fire at once. */
+  const TIMER_SECONDS = 2_147_483;
   const YEAR = 86_400 * 365;
   return {
     port: int("PORT", DEFAULTS.port, 0, 65535),
-    hostname: get("HOSTNAME") ?? DEFAULTS.hostname,
+    hostname: listenAddress(get("HOSTNAME"), ignored),
+    ignored,
     kvPath,
     token: get("GATEWAY_TOKEN"),
     peers: (get("GATEWAY_PEERS") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "")
@@ -149,7 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxInFlight: int("GATEWAY_MAX_INFLIGHT", DEFAULTS.maxInFlight, 1, 1_000_000),
     sendTimeoutMs: int("GATEWAY_SEND_TIMEOUT", DEFAULTS.sendTimeoutMs, 1, 3_600_000),
     shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE", DEFAULTS.shutdownGraceMs, 0, 3_600_000),
-    gcIntervalMs: 1000 * int("GATEWAY_GC_INTERVAL", DEFAULTS.gcIntervalSeconds, 0, YEAR),
+    gcIntervalMs: 1000 * int("GATEWAY_GC_INTERVAL", DEFAULTS.gcIntervalSeconds, 0, TIMER_SECONDS),
     uploadStaleMs: 1000 * int("GATEWAY_UPLOAD_STALE", DEFAULTS.uploadStaleSeconds, 1, YEAR),
     cacheBytes: bytes("GATEWAY_CACHE_BYTES", DEFAULTS.cacheBytes),
     peerTimeoutMs: int("GATEWAY_PEER_TIMEOUT", DEFAULTS.peerTimeoutMs, 1, 600_000),
