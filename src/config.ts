@@ -161,7 +161,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const onDeploy = get("DENO_DEPLOYMENT_ID") !== undefined;
   // Empty is unset: the local file, not Deno's hidden per-script database (Deploy's KV on Deploy).
   const kvPath = get("KV_PATH") ?? (onDeploy ? undefined : DEFAULTS.kvPath);
-  if (kvPath !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(kvPath) && !/^https?:/i.test(kvPath)) {
+  if (
+    kvPath !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(kvPath) && !/^https?:/i.test(kvPath)
+  ) {
     // Deno KV would take it for a file name and create a folder called `ftp:`.
     throw new ConfigError(`KV_PATH must be a file, :memory: or an http(s) URL, got "${kvPath}"`);
   }

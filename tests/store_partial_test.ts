@@ -211,8 +211,10 @@ Deno.test("partial: GC evicts beyond a budget that cached writes did not exceed 
       roots.push(all.root);
       await new Promise((r) => setTimeout(r, 5));
     }
+    await writer.close();
     const collector = new BlobStore(kv, { unpinnedGraceMs: 0, cacheBytes: 110_000 });
-    assertEquals((await collector.gc()).evicted, 1);
+    // A minute later: the writer's use (its access records) is over.
+    assertEquals((await collector.gc(Date.now() + 60_000)).evicted, 1);
     // Never read: the oldest goes first.
     assertEquals(await collector.stat(roots[0]), undefined);
     assert((await collector.stat(roots[1])) !== undefined);
@@ -229,5 +231,36 @@ Deno.test("partial: pages and pairs line up with a tree of any shape", () => {
       const [a, b] = tree.byteRange(g * 16, (g + 1) * 16);
       assertEquals(Math.floor(a / 65536), Math.floor((b - 1) / 65536));
     }
+  }
+});
+
+Deno.test("partial: an instance sharing the KV does not evict what another is writing or reading", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const timings = { cacheBytes: 100_000, inUseMs: 300 };
+  const here = new BlobStore(kv, timings);
+  const elsewhere = new BlobStore(kv, timings);
+  try {
+    const data = randomBytes(300_000, seededRandom(9));
+    const all = await received(data, ChunkRanges.ALL);
+    // Over the budget on its own; just written by `here`.
+    await here.writeVerified(all.root, data.length, all.groups, all.pairs, { cached: true });
+    await here.evictionSettled();
+    assertEquals((await elsewhere.gc()).evicted, 0, "just written by another instance");
+    const pieces = (await new BlobAccess(here).servable(all.root)).read(0, data.length);
+    const reader = pieces[Symbol.asyncIterator]();
+    const got = [(await reader.next()).value!];
+    // Twice `inUseMs` into a paused read: `here` renews its record, so it is still in use.
+    await new Promise((r) => setTimeout(r, 600));
+    assertEquals((await elsewhere.gc()).evicted, 0, "held by a slow reader of another instance");
+    for (let r = await reader.next(); !r.done; r = await reader.next()) got.push(r.value);
+    assertEquals(concat(got), data);
+    await new Promise((r) => setTimeout(r, 600));
+    assertEquals((await elsewhere.gc()).evicted, 1, "gone once no instance uses it");
+    assertEquals(await here.stat(all.root), undefined);
+    assertEquals(await kv.get(["access", all.root]).then((e) => e.value), null);
+  } finally {
+    await here.close();
+    await elsewhere.close();
+    kv.close();
   }
 });

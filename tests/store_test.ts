@@ -323,6 +323,43 @@ Deno.test("store: a blob's pins on others are released when it is collected (cas
   });
 });
 
+Deno.test("store: a GC cut off after collecting a parent releases its children at the next", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // The real KV, failing the first listing of what a holder holds: as if the process died, or
+  // the KV went away, between the commit that collects the parent and the release of its pins.
+  let failures = 1;
+  const faulty = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "list") {
+        return (selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+          if (failures > 0 && "prefix" in selector && selector.prefix[0] === "holds") {
+            failures--;
+            throw new Error("the KV went away");
+          }
+          return target.list(selector, options);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  try {
+    const store = new BlobStore(faulty, { unpinnedGraceMs: 0 });
+    const child = await store.import(pieces(randomBytes(5000, seededRandom(23))), { pin: null });
+    const parent = await store.import(pieces(child.hash));
+    assert(await store.pin(child.hash, blobHolder(parent.hash)));
+    assert(await store.unpin(parent.hash, USER_PIN));
+    await assertRejects(() => store.gc(), Error, "the KV went away");
+    assertEquals(await store.stat(parent.hash), undefined, "the parent was collected");
+    assertEquals((await store.stat(child.hash))?.refs, 1, "its pin on the child was not released");
+    assertEquals((await store.gc()).blobs, 1, "the next GC releases the child, and collects it");
+    assertEquals(await store.stat(child.hash), undefined);
+    assertEquals(await countKeys(kv, ["release"]), 0);
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("store: a lease holds blobs until released, or until its owner stops renewing it", async () => {
   const kv = await Deno.openKv(":memory:");
   try {

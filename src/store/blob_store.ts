@@ -158,6 +158,8 @@ export class BlobStore {
   readonly #holds = new Map<string, number>();
   #pruneActiveAt = MAX_ACTIVE;
   #lastTouchFlush = 0;
+  /** Renews the access records of what is in use here while anything is (see `#shareUse`). */
+  #shareTimer: ReturnType<typeof setInterval> | undefined;
   /**
    * Cached peer data as this process knows it: the total the last eviction scan found, plus
    * what was written as cache since. `undefined` before the first scan.
@@ -554,6 +556,11 @@ export class BlobStore {
       await this.releaseHolder(`lease:${e.key[1] as string}`);
       await this.kv.delete(e.key);
     }
+    // Releases that a crash (or a failed KV call) interrupted, before the walk that may find
+    // what they release.
+    for await (const e of this.kv.list({ prefix: keys.releases })) {
+      await this.#releaseCollected(asHash(e.key[1] as Uint8Array));
+    }
     // Collecting a blob releases what it held, which can make more blobs collectable: repeat
     // until a round collects nothing.
     let collected = -1;
@@ -605,17 +612,34 @@ export class BlobStore {
    * meanwhile makes fail; then whatever it held is released.
    */
   async #collect(hash: Hash, now: number, evicting = false): Promise<boolean> {
-    const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
+    const [entry, access] = await this.kv.getMany<[BlobMeta, number]>([
+      keys.blob(hash),
+      keys.access(hash),
+    ]);
     if (entry.value === null || entry.value.refs > 0) return false;
-    // A reader may have come while this was decided: look again just before the commit.
-    if (evicting && this.#inUse(toHex(hash), now)) return false;
+    // A reader may have come while this was decided, here or in another instance: look again
+    // just before the commit, which fails if another instance renews the access record.
+    const usedElsewhere = access.value !== null && this.#recent(access.value, now);
+    if (evicting && (this.#inUse(toHex(hash), now) || usedElsewhere)) return false;
     const trash: TrashRecord = { since: now, ...pageCounts(entry.value.size) };
-    const ok = await this.kv.atomic().check(entry).delete(keys.blob(hash))
-      .delete(keys.access(hash)).set(keys.trash(entry.value.dataId), trash).commit();
+    const ok = await this.kv.atomic().check(entry, access).delete(keys.blob(hash))
+      .delete(keys.access(hash)).set(keys.trash(entry.value.dataId), trash)
+      .set(keys.release(hash), now).commit();
     if (!ok.ok) return false;
     this.#metaCache.delete(toHex(hash));
-    await this.releaseHolder(blobHolder(hash));
+    await this.#releaseCollected(hash);
     return true;
+  }
+
+  /**
+   * Releases what the collected blob `hash` held, then its `release` record. If the blob was
+   * stored again meanwhile, its pins (the same keys) are the new copy's: they stay.
+   */
+  async #releaseCollected(hash: Hash): Promise<void> {
+    if ((await this.kv.get(keys.blob(hash))).value === null) {
+      await this.releaseHolder(blobHolder(hash));
+    }
+    await this.kv.delete(keys.release(hash));
   }
 
   /**
@@ -641,8 +665,8 @@ export class BlobStore {
     let evicted = 0;
     for (const c of cached) {
       if (total <= this.cacheBytes) break;
-      // In use: being fetched or read here.
-      if (this.#inUse(toHex(c.hash), now)) continue;
+      // In use: being fetched or read here, or elsewhere (as its access record says).
+      if (this.#inUse(toHex(c.hash), now) || this.#recent(c.lastRead, now)) continue;
       if (await this.#collect(c.hash, now, true)) {
         total -= c.bytes;
         evicted++;
@@ -673,12 +697,46 @@ export class BlobStore {
     const touched = [...this.#touched];
     this.#touched.clear();
     for (let i = 0; i < touched.length; i += 500) {
-      const op = this.kv.atomic();
-      for (const [hex, time] of touched.slice(i, i + 500)) {
-        op.set(keys.access(parseHash(hex)), time);
+      const batch = touched.slice(i, i + 500);
+      // Only for blobs still here: the record of one collected meanwhile would stay for good.
+      // (One collected between this read and the commit can still leave one; GC's commit that
+      // collects a blob deletes its record, so that takes a collection racing this flush.)
+      try {
+        const metas = await getValues(this.kv, batch.map(([hex]) => keys.blob(parseHash(hex))));
+        const op = this.kv.atomic();
+        batch.forEach(([hex, time], j) => {
+          if (metas[j] !== null) op.set(keys.access(parseHash(hex)), time);
+        });
+        await op.commit();
+      } catch {
+        // Best effort: eviction order, and use seen from elsewhere, a few seconds later.
       }
-      await op.commit().catch(() => {/* best effort: eviction order only */});
     }
+  }
+
+  /**
+   * Instances sharing the KV see each other's use only through the access records: while a
+   * stream holds a blob here, or cached data was just written here, the records are renewed
+   * often enough (a third of `inUseMs`) that another instance's eviction passes the blob over.
+   */
+  #shareUse(): void {
+    if (this.#shareTimer !== undefined || this.#closed) return;
+    this.#shareTimer = setInterval(() => {
+      if (this.#holds.size === 0 && this.#touched.size === 0) {
+        clearInterval(this.#shareTimer);
+        this.#shareTimer = undefined;
+        return;
+      }
+      const now = Date.now();
+      for (const hex of this.#holds.keys()) this.#touched.set(hex, now);
+      void this.#flushTouches(true);
+    }, Math.max(10, Math.min(TOUCH_FLUSH_MS, this.timings.inUseMs / 3)));
+    Deno.unrefTimer(this.#shareTimer);
+  }
+
+  /** Whether a use at `at` (ms, as an access record holds it) is within `inUseMs` of `now`. */
+  #recent(at: number, now: number): boolean {
+    return Math.max(now, Date.now()) - at < this.timings.inUseMs;
   }
 
   /**
@@ -707,6 +765,11 @@ export class BlobStore {
     });
     const result = await mine;
     this.#markActive(key);
+    if (options.cached) {
+      this.#touched.set(key, Date.now());
+      void this.#flushTouches(false);
+      this.#shareUse();
+    }
     if (options.cached && this.cacheBytes !== Infinity) {
       let bytes = 0;
       for (const g of groups) bytes += g.data.length;
@@ -738,6 +801,7 @@ export class BlobStore {
   async *holding<T>(hash: Hash, pieces: AsyncIterable<T>): AsyncGenerator<T> {
     const hex = toHex(hash);
     this.#holds.set(hex, (this.#holds.get(hex) ?? 0) + 1);
+    this.#shareUse();
     try {
       yield* pieces;
     } finally {
@@ -777,6 +841,8 @@ export class BlobStore {
   /** Before the KV is closed: no new scans behind writes, and the running one finished. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#shareTimer);
+    this.#shareTimer = undefined;
     await this.evictionSettled();
   }
 

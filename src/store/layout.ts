@@ -17,6 +17,9 @@
  * - `["upload", dataId]` → an import in progress (or being discarded), with a heartbeat, so that
  *   garbage collection can tell a live upload from one whose process died.
  * - `["trash", dataId]` → pages whose blob was collected, still being deleted.
+ * - `["release", hash]` → a collected blob whose own pins (the children of a hash sequence) are
+ *   still being released: written by the commit that collects it, so that a crash before the
+ *   release leaves work for the next GC, not children pinned for good.
  * - `["access", hash]` → when a cached blob was last read, for least-recently-used eviction.
  *
  * Data lives under a fresh `dataId` rather than under the hash because the hash is known only
@@ -131,6 +134,8 @@ export const keys = {
   access: (hash: Hash) => ["access", hash] as const,
   trashes: ["trash"] as const,
   trash: (dataId: string) => ["trash", dataId] as const,
+  releases: ["release"] as const,
+  release: (hash: Hash) => ["release", hash] as const,
 };
 
 /** A lease: a holder whose owner is alive while `updatedAt` keeps moving. */
