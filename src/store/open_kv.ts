@@ -6,13 +6,16 @@
  * @module
  */
 
+import { retryingLocks } from "./lock_retry.ts";
+
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
-  if (path === undefined) return await Deno.openKv();
-  if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
-    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
-    if (dir !== "") await Deno.mkdir(dir, { recursive: true });
+  if (path === undefined || path === ":memory:" || /^https?:\/\//.test(path)) {
+    return await Deno.openKv(path);
   }
-  return await Deno.openKv(path);
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
+  if (dir !== "") await Deno.mkdir(dir, { recursive: true });
+  // A file other processes may write too (see `lock_retry.ts`).
+  return retryingLocks(await Deno.openKv(path));
 }
 
 /**
