@@ -323,6 +323,40 @@ Deno.test("store: a blob's pins on others are released when it is collected (cas
   });
 });
 
+Deno.test("store: a page a lagging replica does not have yet is read from the primary", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // The real KV, answering reads of pages made with `eventual` consistency (which Deno Deploy
+  // may serve from a replica) as a replica that has not received them.
+  const lagging = (key: Deno.KvKey | undefined) => key?.[0] === "data" || key?.[0] === "ob";
+  const replica = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "get") {
+        return (key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) =>
+          options?.consistency === "eventual" && lagging(key)
+            ? Promise.resolve({ key, value: null, versionstamp: null })
+            : target.get(key, options);
+      }
+      if (prop === "list") {
+        return (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
+          options?.consistency === "eventual" && "start" in selector && lagging(selector.start)
+            ? target.list({ prefix: ["nothing here"] })
+            : target.list(selector, options);
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  try {
+    const store = new BlobStore(replica);
+    const data = randomBytes(300_000, seededRandom(24));
+    const { hash: h } = await store.import(pieces(data));
+    assertEquals(await readAll(store, h), data);
+    assertEquals(await readAll(store, h, 200_000, 200_010), data.subarray(200_000, 200_010));
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("store: a GC cut off after collecting a parent releases its children at the next", async () => {
   const kv = await Deno.openKv(":memory:");
   // The real KV, failing the first listing of what a holder holds: as if the process died, or

@@ -55,7 +55,13 @@ export class OutboardCache {
     if (hit !== undefined) {
       this.#pages.delete(key);
     } else {
-      hit = kv.get(keys.obPage(dataId, page), { consistency }).then((e) => asPage(e.value));
+      const read = kv.get(keys.obPage(dataId, page), { consistency }).then((e) => {
+        const found = asPage(e.value);
+        // Nor a missing page: a lagging replica may have it later, or the blob a new copy.
+        if (found === undefined && this.#pages.get(key) === read) this.#pages.delete(key);
+        return found;
+      });
+      hit = read;
       // A failed read must not stay cached.
       hit.catch(() => this.#pages.delete(key));
       if (this.#pages.size >= this.capacity) {
@@ -76,7 +82,7 @@ export class KvBlobSource implements BaoSource {
   #nextReader = 0;
   #dataId: string;
   readonly #obCache: OutboardCache;
-  readonly #consistency: Deno.KvConsistencyLevel;
+  #consistency: Deno.KvConsistencyLevel;
   readonly #pageCount: number;
   #windowEnd: number;
   #windowSet = false;
@@ -169,12 +175,19 @@ export class KvBlobSource implements BaoSource {
    * `readMeta`), or its partial copy replaced by a complete one: then it is simply not here any
    * more (`BlobNotFoundError`, not a verification failure counted as corrupted storage), or it
    * is here complete under another data id, and is read from there (`read` again: the bytes
-   * are the same, as the hash names them). Otherwise `undefined`: the short read that follows
-   * makes the walk reject the group.
+   * are the same, as the hash names them). A page read from a replica (`eventual`, Deno
+   * Deploy) may be one the replica has not received yet: it is read again from the primary,
+   * and so is everything after it. Otherwise `undefined`: the short read that follows makes the
+   * walk reject the group.
    */
   async #missing(read: () => Promise<Page>): Promise<Page> {
     const now = (await this.#kv.get(keys.blob(this.root))).value;
-    if (isBlobMeta(now) && now.dataId === this.#dataId) return undefined;
+    if (isBlobMeta(now) && now.dataId === this.#dataId) {
+      if (this.#consistency === "strong") return undefined;
+      this.#consistency = "strong";
+      this.#spans = [];
+      return await read();
+    }
     if (!isBlobMeta(now) || now.partial !== undefined || now.size !== this.tree.size) {
       throw new BlobNotFoundError(toHex(this.root));
     }
