@@ -19,6 +19,8 @@ import {
   payloadHolder,
 } from "../src/willow/store/entry_store.ts";
 import { UnstorablePathError } from "../src/willow/store/errors.ts";
+import { HostedNamespaces } from "../src/willow/store/namespaces.ts";
+import { BlobStore } from "../src/store/blob_store.ts";
 import { blobPayloads, grantPayload } from "../src/willow/store/payloads.ts";
 import { decodeSlot, keys, MAX_PATH_KEY } from "../src/willow/store/layout.ts";
 import {
@@ -502,6 +504,38 @@ Deno.test("willow payloads: a restricted blob exists only for the entries grante
     // Public, it is there for every entry.
     await blobs.import(ReadableStream.from([bytes]), { pin: null });
     assertEquals(await payloads.sizes([{ hash, entry: theirs }]), [bytes.length]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("hosted namespaces: a payload upload that outlasts GATEWAY_UPLOAD_STALE keeps its lease", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const blobs = new BlobStore(kv, { uploadStaleMs: 100, unpinnedGraceMs: 0 });
+    const hosted = new HostedNamespaces(kv, blobs, { gatewaySecret: new Uint8Array(32).fill(7) });
+    const { namespace, user } = await hosted.create("owned", true);
+    const leases = async () => (await Array.fromAsync(kv.list({ prefix: ["lease"] }))).length;
+    const seen: number[] = [];
+    let piece = 0;
+    // Pieces 60 ms apart, each followed by a GC: the upload keeps beating, and from the second
+    // GC on, a lease nobody renewed would be past its 100 ms.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (piece === 5) return controller.close();
+        await new Promise((r) => setTimeout(r, 60));
+        await blobs.gc();
+        seen.push(await leases());
+        controller.enqueue(new Uint8Array(1000).fill(piece++));
+      },
+    });
+    const { outcome } = await hosted.write(namespace, user, pathFromStrings("slow"), {
+      body,
+      maxSize: 1 << 20,
+    });
+    assertEquals(outcome.status, "stored");
+    assertEquals(seen, [1, 1, 1, 1, 1], "the lease lived through every GC of the upload");
+    assertEquals(await leases(), 0, "and was released after");
   } finally {
     kv.close();
   }

@@ -16,7 +16,8 @@
 
 import { type Hash, toHex } from "../blake3/hash.ts";
 import { UploadTooLargeError } from "../store/errors.ts";
-import { blobHolder, type BlobStore, type Lease, USER_PIN } from "../store/blob_store.ts";
+import { blobHolder, type BlobStore, USER_PIN } from "../store/blob_store.ts";
+import { keepAlive } from "../store/lease_keeper.ts";
 import { type ArchiveEntry, ArchiveError } from "./archive_entry.ts";
 import { Collection, InvalidCollectionError, validateName } from "./collection.ts";
 import { formDataBoundary, readFormData } from "./form_data.ts";
@@ -235,25 +236,4 @@ async function* signalEnd(
 ): AsyncGenerator<Uint8Array> {
   yield* body;
   onEnd();
-}
-
-/**
- * Renews `lease` every `intervalMs` until stopped; `check` throws if a renewal failed, and `stop`
- * waits for one in flight, so that it cannot bring the lease back after its release.
- */
-function keepAlive(lease: Lease, intervalMs: number) {
-  let failure: unknown;
-  let renewal: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewal = lease.renew().catch((e) => failure ??= e);
-  }, intervalMs);
-  return {
-    check() {
-      if (failure !== undefined) throw failure;
-    },
-    async stop() {
-      clearInterval(timer);
-      await renewal;
-    },
-  };
 }

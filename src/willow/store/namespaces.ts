@@ -57,6 +57,7 @@ import {
 import { keys, type NamespaceRecord } from "./layout.ts";
 import { blobPayloads, grantPayload, type PayloadStore, revokePayload } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
+import { keepAlive } from "../../store/lease_keeper.ts";
 
 /** The digest of the empty payload. */
 const EMPTY_DIGEST = hash(new Uint8Array(0));
@@ -292,14 +293,18 @@ export class HostedNamespaces {
     use: (blob: { hash: Hash; size: number }) => Promise<T>,
   ): Promise<T> {
     const lease = await this.#blobs.lease();
+    // Renewed while the upload lasts, which may be longer than GC lets a silent lease live.
+    const keeper = keepAlive(lease, this.#blobs.timings.heartbeatMs);
     try {
       const blob = await this.#blobs.import(payload.body, {
         maxSize: payload.maxSize,
         pin: lease.holder,
         restricted: !record.public,
       });
+      keeper.check();
       return await use(blob);
     } finally {
+      await keeper.stop();
       await lease.release();
     }
   }
