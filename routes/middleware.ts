@@ -115,6 +115,17 @@ export function whenSent(c: Context, hook: () => void): void {
   else hooks.push(hook);
 }
 
+/** The methods a request counter names; the rest are one label, not one each. */
+const COUNTED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]);
+
+/**
+ * `method` as a metric label: any token is a valid method, and a label per token a client
+ * invents would grow `/metrics` (and memory) without bound.
+ */
+function methodLabel(method: string): string {
+  return COUNTED_METHODS.has(method) ? method : "other";
+}
+
 /**
  * Logs one JSON line per request and records its metrics, when its response has been sent: a
  * download is in flight until its last byte has left.
@@ -142,9 +153,10 @@ export function observe(
       end();
       throw e;
     }
+    // The route pattern, not the path: one label per route however many hashes are asked for.
     const route = c.req.routePath;
     const status = c.res.status;
-    metrics.requests.add(1, { route, method: c.req.method, status: String(status) });
+    metrics.requests.add(1, { route, method: methodLabel(c.req.method), status: String(status) });
     let sent = 0;
     const done = (outcome: string) => {
       end();

@@ -647,6 +647,34 @@ Deno.test("blobs: one log line per response with the bytes sent, in memory or st
   }
 });
 
+Deno.test("metrics: invented methods share one label, and routes are counted by pattern", async () => {
+  await withGateway(async (gw) => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${gw.url}/blobs/${i.toString(16).padStart(64, "0")}`, {
+        method: `INVENTED${i}`,
+      });
+      await res.body?.cancel();
+    }
+    const res = await fetch(`${gw.url}/blobs/${"cd".repeat(32)}`, { method: "DELETE" });
+    await res.body?.cancel();
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    const requests = m.split("\n").filter((l) => l.startsWith("gateway_requests_total{"));
+    assertEquals(requests.filter((l) => l.includes("INVENTED")), []);
+    assertEquals(
+      metricValue(m, "gateway_requests_total", '{route="/*",method="other",status="405"}'),
+      20,
+    );
+    assertEquals(
+      metricValue(
+        m,
+        "gateway_requests_total",
+        '{route="/blobs/:hash",method="DELETE",status="404"}',
+      ),
+      1,
+    );
+  });
+});
+
 Deno.test("blobs: a download the client cancels is logged once, as cancelled", async () => {
   const lines: Record<string, unknown>[] = [];
   const gw = await startGateway({ log: (line) => lines.push(JSON.parse(line)) });
