@@ -4,10 +4,13 @@
  */
 import type { Hono } from "hono";
 
-/** A Hono path pattern (`/blobs/:hash`, `:name{.+}`, `*`) as a regular expression. */
+/**
+ * A Hono path pattern (`/blobs/:hash`, `:name{[\s\S]+}`, `*`) as a regular expression. A `*`
+ * matches line terminators too, as Hono's does: a decoded path may hold them.
+ */
 function patternRegex(pattern: string): RegExp {
   const source = pattern.split("/").map((segment) => {
-    if (segment === "*") return ".*";
+    if (segment === "*") return "[\\s\\S]*";
     const param = /^:\w+(?:\{(.+)\})?$/.exec(segment);
     if (param !== null) return param[1] === undefined ? "[^/]+" : `(?:${param[1]})`;
     return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -76,7 +76,9 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
   });
 
   // HEAD reaches this handler too (Hono routes it as GET); blobResponse reads nothing for it.
-  app.get("/collections/:hash/:name{.+}", async (c) => {
+  // `[\s\S]`, not `.`: a name may hold line terminators (CR, LF, U+2028, U+2029), which `.`
+  // does not match, and every name a collection accepts must be reachable.
+  app.get("/collections/:hash/:name{[\\s\\S]+}", async (c) => {
     const collection = await stored(c.req.raw, parseHash(c.req.param("hash")));
     const name = c.req.param("name");
     const entry = collection.find(name);

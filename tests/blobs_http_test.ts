@@ -573,6 +573,9 @@ Deno.test("blobs: a method a resource does not serve is 405 with Allow; an unkno
       ["POST", `/blobs/${h}/outboard`, "GET, HEAD, OPTIONS"],
       ["GET", "/blobs", "OPTIONS, POST"],
       ["DELETE", `/collections/${h}/a/b.txt`, "GET, HEAD, OPTIONS"],
+      // Decoded paths may hold line terminators; the routes match them all the same.
+      ["DELETE", `/collections/${h}/a%0Ab%E2%80%A8.txt`, "GET, HEAD, OPTIONS"],
+      ["DELETE", `/willow/${h}/${h}/a%0D%0Ab`, "GET, HEAD, OPTIONS, PUT"],
       ["GET", "/nothing/here", null],
     ];
     for (const [method, path, allow] of cases) {

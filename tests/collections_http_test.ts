@@ -207,6 +207,32 @@ Deno.test("collections: entries by name with every blob semantic", async () => {
   });
 });
 
+Deno.test("collections: entries whose names hold line terminators are served, GET and HEAD", async () => {
+  await withGateway(async (gw) => {
+    const files: [string, Uint8Array<ArrayBuffer>][] = [
+      "line\nfeed.txt",
+      "carriage\rreturn.txt",
+      "line\u2028separator.txt",
+      "paragraph\u2029separator.txt",
+      "dir\r\n/inside.txt",
+    ].map((name) => [name, ENC.encode(`contents of ${JSON.stringify(name)}`)]);
+    const { status, body } = await postTar(gw.url, tarOf(files));
+    assertEquals(status, 201);
+    for (const [name, data] of files) {
+      const url = `${gw.url}${entryPath(body.hash!, name)}`;
+      const res = await fetch(url);
+      assertEquals([res.status, await bytes(res)], [200, data], JSON.stringify(name));
+      const head = await fetch(url, { method: "HEAD" });
+      assertEquals(
+        [head.status, head.headers.get("Content-Length")],
+        [200, String(data.length)],
+        JSON.stringify(name),
+      );
+      await head.body?.cancel();
+    }
+  });
+});
+
 Deno.test("collections: escaping names are rejected with 400 and nothing stays pinned", async () => {
   await withGateway(async (gw) => {
     for (const bad of ["../x", "/abs", "a//b", "a/./b", "a/../b", "back\\slash", "dir/"]) {
