@@ -43,6 +43,9 @@ const PROOF_HEADERS = {
   signature: "Willow-Read-Signature",
 } as const;
 
+/** The payload answers that represent it, and so may be revalidated from a cache. */
+const CACHEABLE_STATUSES = new Set([200, 206, 304]);
+
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const SETTLE_EVERY_MS = 10 * 60_000;
@@ -374,7 +377,10 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       onCorruption: corruptionCounter(deps.metrics),
     });
     // The payload at a path changes with each newer entry: revalidate (the ETag is the digest).
-    res.headers.set("Cache-Control", record.public ? "no-cache" : "private, no-cache");
+    // A 412 or 416 keeps its `no-store`: it answers this request's conditions, not the payload.
+    if (CACHEABLE_STATUSES.has(res.status)) {
+      res.headers.set("Cache-Control", record.public ? "no-cache" : "private, no-cache");
+    }
     res.headers.set("Willow-Entry-Timestamp", String(entry.timestamp));
     res.headers.set("Willow-Payload-Digest", toHex(entry.payloadDigest));
     res.headers.set("Willow-Payload-Length", String(entry.payloadLength));

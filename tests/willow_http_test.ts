@@ -216,11 +216,18 @@ Deno.test("willow http: PUT stores a payload that GET serves with every blob sem
     assertEquals(multi.status, 206);
     assert(multi.headers.get("Content-Type")!.startsWith("multipart/byteranges"));
     await multi.body?.cancel();
+    // A refusal answers the request's range or conditions, not the payload: never stored.
     const unsatisfiable = await fetch(url, { headers: { Range: "bytes=50-" } });
     assertEquals(unsatisfiable.status, 416);
+    assertEquals(unsatisfiable.headers.get("Cache-Control"), "no-store");
     await unsatisfiable.body?.cancel();
+    const failed = await fetch(url, { headers: { "If-Match": '"another"' } });
+    assertEquals(failed.status, 412);
+    assertEquals(failed.headers.get("Cache-Control"), "no-store");
+    await failed.body?.cancel();
     const cached = await fetch(url, { headers: { "If-None-Match": `"${entry.payloadDigest}"` } });
     assertEquals(cached.status, 304);
+    assertEquals(cached.headers.get("Cache-Control"), "no-cache");
     await cached.body?.cancel();
     const head = await fetch(url, { method: "HEAD" });
     assertEquals(head.headers.get("Content-Length"), "13");
