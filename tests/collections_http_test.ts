@@ -233,6 +233,35 @@ Deno.test("collections: entries whose names hold line terminators are served, GE
   });
 });
 
+Deno.test("collections: Content-Disposition names the file in RFC 8187 attr-chars, with an ASCII fallback", async () => {
+  await withGateway(async (gw) => {
+    const expected: [string, string][] = [
+      ["plain.txt", `inline; filename="plain.txt"; filename*=UTF-8''plain.txt`],
+      // `'()*` are not attr-chars: left as they are, a parser stops at the quote.
+      [
+        "it's (1)*.txt",
+        `inline; filename="it's (1)*.txt"; filename*=UTF-8''it%27s%20%281%29%2A.txt`,
+      ],
+      // The fallback has no quote, backslash, percent, control or non-ASCII character.
+      [
+        'dir/ünï "q"\t100%.txt',
+        `inline; filename="_n_ _q__100_.txt"; ` +
+        `filename*=UTF-8''%C3%BCn%C3%AF%20%22q%22%09100%25.txt`,
+      ],
+    ];
+    const files = expected.map((
+      [name],
+    ): [string, Uint8Array<ArrayBuffer>] => [name, ENC.encode(name)]);
+    const { status, body } = await postTar(gw.url, tarOf(files));
+    assertEquals(status, 201);
+    for (const [name, disposition] of expected) {
+      const res = await fetch(`${gw.url}${entryPath(body.hash!, name)}`, { method: "HEAD" });
+      assertEquals([res.status, res.headers.get("Content-Disposition")], [200, disposition], name);
+      await res.body?.cancel();
+    }
+  });
+});
+
 Deno.test("collections: escaping names are rejected with 400 and nothing stays pinned", async () => {
   await withGateway(async (gw) => {
     for (const bad of ["../x", "/abs", "a//b", "a/./b", "a/../b", "back\\slash", "dir/"]) {

@@ -208,6 +208,10 @@ Deno.test("willow http: PUT stores a payload that GET serves with every blob sem
     assertEquals(get.headers.get("ETag"), `"${entry.payloadDigest}"`);
     assertEquals(get.headers.get("Content-Type"), "text/plain; charset=utf-8");
     assertEquals(get.headers.get("Cache-Control"), "no-cache");
+    assertEquals(
+      get.headers.get("Content-Disposition"),
+      `inline; filename="hello world.txt"; filename*=UTF-8''hello%20world.txt`,
+    );
     const range = await fetch(url, { headers: { Range: "bytes=7-" } });
     assertEquals(range.status, 206);
     assertEquals(range.headers.get("Content-Range"), "bytes 7-12/13");
@@ -235,6 +239,15 @@ Deno.test("willow http: PUT stores a payload that GET serves with every blob sem
     const again = await fetch(url, { method: "PUT", headers: AUTH, body: "bye" });
     assertEquals((await json(again)).status, "stored");
     assertEquals(await (await fetch(url)).text(), "bye");
+    // A path ending in an empty component names no file.
+    const unnamed = await fetch(`${url}/`, { method: "PUT", headers: AUTH, body: "no name" });
+    assertEquals(unnamed.status, 201);
+    await unnamed.body?.cancel();
+    const noName = await fetch(`${url}/`);
+    assertEquals([await noName.text(), noName.headers.get("Content-Disposition")], [
+      "no name",
+      null,
+    ]);
     const missing = await fetch(`${g.url}/willow/${ns}/${user}/blog/nothing`);
     assertEquals(missing.status, 404);
     await missing.body?.cancel();

@@ -23,6 +23,7 @@ import {
   evaluatePreconditions,
   formatEntityTag,
 } from "./conditional.ts";
+import { inlineDisposition } from "./content_disposition.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE, parseMediaType } from "./content_type.ts";
 import { InvalidQueryError } from "./errors.ts";
 import { verifiedResponse } from "./verified_body.ts";
@@ -148,12 +149,8 @@ export async function blobResponse(
   const etag = blobEntityTag(blob.hash);
   const headers = commonHeaders(blob, etag);
   headers.set("Content-Type", type);
-  if (blob.name !== undefined) {
-    headers.set(
-      "Content-Disposition",
-      `inline; filename*=UTF-8''${encodeURIComponent(lastSegment(blob.name))}`,
-    );
-  }
+  const disposition = inlineDisposition(blob.name);
+  if (disposition !== undefined) headers.set("Content-Disposition", disposition);
   const isHead = request.method === "HEAD";
   const outcome = evaluatePreconditions(request.method, request.headers, etag);
   if (outcome === "not-modified") return new Response(null, { status: 304, headers });
@@ -250,8 +247,4 @@ async function baoResponse(
     status: 200,
     headers,
   });
-}
-
-function lastSegment(name: string): string {
-  return name.slice(name.lastIndexOf("/") + 1);
 }
