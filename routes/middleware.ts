@@ -297,10 +297,16 @@ export function requireWriter(token: string | undefined): MiddlewareHandler {
   };
 }
 
+/** The request headers the gateway reads, for a page of any origin to send. */
 const ALLOW_HEADERS = [
   "Range",
+  "If-Match",
   "If-None-Match",
   "If-Range",
+  // `only-if-cached`: from this gateway's store alone, never from its peers.
+  "Cache-Control",
+  // JSON or HTML listings, JSON or binary discovery; a long value is not CORS-safelisted.
+  "Accept",
   "Content-Type",
   "Authorization",
   // Willow read proofs, for namespaces that are not public.
@@ -325,8 +331,12 @@ const EXPOSE_HEADERS = [
   "Willow-Payload-Length",
 ].join(",");
 
+/** Every method some route serves (a test checks this against the routes). */
+const ALLOW_METHODS = "GET,HEAD,POST,PUT,DELETE,OPTIONS";
+
 /**
- * CORS for reads from any origin, exposing what a verifying client needs to see. Written here
+ * CORS for reads from any origin, exposing what a verifying client needs to see, and for writes
+ * that carry the token (a page without it is refused by `requireWriter` all the same). Written here
  * rather than taken from `hono/cors`, which sets its headers on `c.res` before the handler runs:
  * Hono then rebuilds the handler's response around `response.body`, turning every body into a
  * stream (measured with a 16 KiB body through the whole middleware stack: ~4,300 req/s with
@@ -339,7 +349,7 @@ export function readCors(): MiddlewareHandler {
         status: 204,
         headers: {
           "Access-Control-Allow-Origin": "*",
-          "Access-Control-Allow-Methods": "GET,HEAD,POST,OPTIONS",
+          "Access-Control-Allow-Methods": ALLOW_METHODS,
           "Access-Control-Allow-Headers": ALLOW_HEADERS,
           "Access-Control-Expose-Headers": EXPOSE_HEADERS,
           "Access-Control-Max-Age": "86400",

@@ -10,6 +10,7 @@ import { outboardOf } from "../src/bao/outboard.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { keys } from "../src/store/layout.ts";
 import { concat } from "./bao_helpers.ts";
+import { createApp } from "../routes/app.ts";
 import { metricValue, startGateway, upload, withGateway } from "./gateway_helpers.ts";
 import { randomBytes, randomInt, seededRandom } from "./random.ts";
 
@@ -602,8 +603,24 @@ Deno.test("blobs: CORS for reads exposes the range and digest headers", async ()
     });
     assert(pre.status === 204 || pre.status === 200, `${pre.status}`);
     assertEquals(pre.headers.get("Access-Control-Allow-Origin"), "*");
-    assert(pre.headers.get("Access-Control-Allow-Methods")!.includes("GET"));
-    assert(pre.headers.get("Access-Control-Allow-Headers")!.toLowerCase().includes("range"));
+    // Every method a route serves (writes with the token are PUT and DELETE too), and no other.
+    const app = createApp({
+      config: gw.config,
+      store: gw.store,
+      metrics: gw.metrics,
+      log: () => {},
+    });
+    const served = new Set(["HEAD", "OPTIONS"]);
+    for (const route of app.routes) if (route.method !== "ALL") served.add(route.method);
+    assertEquals(
+      pre.headers.get("Access-Control-Allow-Methods")!.split(",").sort(),
+      [...served].sort(),
+    );
+    // Every request header the gateway reads.
+    const allowed = pre.headers.get("Access-Control-Allow-Headers")!.toLowerCase().split(",");
+    for (
+      const h of ["range", "if-match", "if-none-match", "if-range", "cache-control", "accept"]
+    ) assert(allowed.includes(h), h);
     await pre.body?.cancel();
     const res = await fetch(`${gw.url}/blobs/${body.hash}`, {
       headers: { Origin: "https://example.org", Range: "bytes=0-1" },
