@@ -7,6 +7,7 @@ import { parseHash } from "../src/blake3/hash.ts";
 import { answerable, availability, availabilityRanges } from "../src/protocol/discovery.ts";
 import { readRequest } from "../src/protocol/request.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
+import { negotiate } from "../src/http/accept.ts";
 import { requestBody } from "../src/http/request_body.ts";
 
 const BINARY = "application/octet-stream";
@@ -20,7 +21,7 @@ export function discoveryRoutes(store: BlobStore): Hono {
     });
     // What is held changes as data arrives: short-lived, and per representation.
     const headers = { "Cache-Control": "no-cache", "Vary": "Accept" };
-    if ((c.req.header("Accept") ?? "").includes(BINARY)) {
+    if (negotiate(c.req.header("Accept") ?? null, ["application/json", BINARY]) === BINARY) {
       const bytes = availabilityRanges(info).encode();
       return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Type": BINARY });
     }

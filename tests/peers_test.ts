@@ -15,7 +15,13 @@ import { encodeRequest, getBlobRanges, getRequest } from "../src/protocol/reques
 import type { StoreTimings } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
-import { metricValue, startGateway, type TestGateway, upload } from "./gateway_helpers.ts";
+import {
+  metricValue,
+  startGateway,
+  type TestGateway,
+  upload,
+  withGateway,
+} from "./gateway_helpers.ts";
 import { type Lie, startLiar } from "./peer_helpers.ts";
 import { Metrics } from "../src/metrics.ts";
 import { BlobFetcher } from "../src/peers/fetcher.ts";
@@ -986,6 +992,31 @@ Deno.test("discovery: JSON and binary agree with what is stored (complete, parti
   } finally {
     await gw.close();
   }
+});
+
+Deno.test("discovery: binary only when Accept prefers it by q-value; JSON otherwise", async () => {
+  await withGateway(async (gw) => {
+    const { body } = await upload(gw.url, randomBytes(5000, seededRandom(9)));
+    const binary = "application/octet-stream";
+    const cases: [string | null, string][] = [
+      [null, "application/json"],
+      [binary, binary],
+      [`application/json;q=0.5, ${binary}`, binary],
+      [`${binary};q=0`, "application/json"],
+      [`${binary};q=0, */*`, "application/json"],
+      [`${binary};q=0.2, application/*;q=0.5`, "application/json"],
+      [`${binary}, application/json`, "application/json"],
+      ["*/*", "application/json"],
+    ];
+    for (const [accept, type] of cases) {
+      const res = await fetch(`${gw.url}/discovery/${body.hash}`, {
+        headers: accept === null ? {} : { Accept: accept },
+      });
+      assertEquals([res.status, res.headers.get("Content-Type")], [200, type], `${accept}`);
+      assertEquals(res.headers.get("Vary"), "Accept");
+      await res.body?.cancel();
+    }
+  });
 });
 
 /** Uploads files as a collection through multipart/form-data; returns its hash. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { negotiate } from "../http/accept.ts";
 import { escapeHtml } from "../http/html.ts";
 import type { Listing } from "./listing.ts";
 
@@ -27,27 +28,11 @@ export function formatSize(bytes: number): string {
 }
 
 /**
- * Whether `accept` (RFC 9110 §12.5.1) prefers `text/html` to `application/json`: each is weighed
- * by its most specific matching media range, and a tie goes to JSON, the API's default.
+ * Whether `accept` prefers `text/html` to `application/json`: a tie goes to JSON, the API's
+ * default.
  */
 export function prefersHtml(accept: string | null): boolean {
-  if (accept === null) return false;
-  const quality = (type: string) => {
-    const [major] = type.split("/");
-    let best = -1, q = 0;
-    for (const item of accept.split(",")) {
-      const [range, ...params] = item.split(";").map((s) => s.trim().toLowerCase());
-      const specificity = range === type ? 3 : range === `${major}/*` ? 2 : range === "*/*" ? 1 : 0;
-      if (specificity === 0 || specificity <= best) continue;
-      const qParam = params.find((p) => p.startsWith("q="));
-      const value = qParam === undefined ? 1 : Number(qParam.slice(2));
-      best = specificity;
-      q = Number.isFinite(value) && value >= 0 && value <= 1 ? value : 0;
-    }
-    return q;
-  };
-  const html = quality("text/html");
-  return html > 0 && html > quality("application/json");
+  return negotiate(accept, ["application/json", "text/html"]) === "text/html";
 }
 
 /** The page for `listing`; entry links are relative to `/collections/<hash>`. */
