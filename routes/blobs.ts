@@ -107,16 +107,19 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
 
   app.delete("/blobs/:hash", requireWriter(deps.token), async (c) => {
     const hash = parseHash(c.req.param("hash"));
-    // If-Match / If-None-Match apply to unsafe methods too (RFC 9110 §13.2.1).
+    const notHere = () =>
+      new HttpError(404, "not found", `blob ${toHex(hash)} is not here or not pinned`);
+    // If-Match / If-None-Match apply to unsafe methods too, but not to what would be a 404
+    // without them (RFC 9110 §13.2.1): `If-None-Match: *` of a missing blob is 404, not 412.
+    if (!(await store.isPinned(hash, USER_PIN))) throw notHere();
     if (
       evaluatePreconditions("DELETE", c.req.raw.headers, blobEntityTag(hash)) ===
         "precondition-failed"
     ) {
       throw new HttpError(412, "precondition failed", "the request's conditions do not hold");
     }
-    if (!(await store.unpin(hash, USER_PIN))) {
-      throw new HttpError(404, "not found", `blob ${toHex(hash)} is not here or not pinned`);
-    }
+    // Released meanwhile by another request: not pinned after all.
+    if (!(await store.unpin(hash, USER_PIN))) throw notHere();
     return c.body(null, 204);
   });
 

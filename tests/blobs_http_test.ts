@@ -366,6 +366,11 @@ Deno.test("blobs: DELETE unpins; the blob stays readable until GC, then 404", as
       headers: { "If-Match": '"another"' },
     });
     assertEquals([other.status, (await other.json()).error], [412, "precondition failed"]);
+    const exists = await fetch(`${gw.url}/blobs/${body.hash}`, {
+      method: "DELETE",
+      headers: { "If-None-Match": "*" },
+    });
+    assertEquals([exists.status, (await exists.json()).error], [412, "precondition failed"]);
     const del = await fetch(`${gw.url}/blobs/${body.hash}`, {
       method: "DELETE",
       headers: { "If-Match": `"${body.hash}"` },
@@ -374,6 +379,22 @@ Deno.test("blobs: DELETE unpins; the blob stays readable until GC, then 404", as
     const again = await fetch(`${gw.url}/blobs/${body.hash}`, { method: "DELETE" });
     assertEquals(again.status, 404);
     await again.body?.cancel();
+    // Without the conditions it would be 404, so it is 404 with them (RFC 9110 §13.2.1).
+    const absent = "ab".repeat(32);
+    for (
+      const [hex, headers] of [
+        [absent, { "If-None-Match": "*" }],
+        [absent, { "If-Match": '"another"' }],
+        [body.hash!, { "If-None-Match": "*" }],
+      ] as const
+    ) {
+      const res = await fetch(`${gw.url}/blobs/${hex}`, { method: "DELETE", headers });
+      assertEquals(
+        [res.status, (await res.json()).error],
+        [404, "not found"],
+        `${hex} ${JSON.stringify(headers)}`,
+      );
+    }
     const still = await fetch(`${gw.url}/blobs/${body.hash}`);
     assertEquals((await bytes(still)).length, data.length);
     const gc = await fetch(`${gw.url}/admin/gc`, { method: "POST" });

@@ -439,6 +439,11 @@ export class BlobStore {
     return await this.#updatePins(hash, holder, true);
   }
 
+  /** Whether `holder` pins `hash`: what releasing the pin needs, asked before conditions on it. */
+  async isPinned(hash: Hash, holder: string): Promise<boolean> {
+    return (await this.kv.get(keys.pin(hash, holder))).value !== null;
+  }
+
   /**
    * Releases the pin `holder`; false if the blob or that pin was not there. With `unless`, only
    * if those KV entries are still at the versions given (false otherwise): for a caller that
