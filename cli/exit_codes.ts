@@ -10,7 +10,7 @@
  * | 3 | not found: the gateway has no such blob, collection or entry (or the hash is not a collection) |
  * | 4 | network: the gateway cannot be reached, cut the response short, or answered another error |
  * | 5 | auth: the gateway refused the write (401 no token, 403 wrong token) |
- * | 6 | local: a file could not be read or written, or changed while it was sent |
+ * | 6 | local: a file could not be read or written, changed while it was sent, or has a name no collection can hold |
  *
  * @module
  */
@@ -29,7 +29,7 @@ import {
 } from "../src/client/mod.ts";
 import { UsageError } from "./args.ts";
 import { IdleTimeoutError } from "./idle_timeout.ts";
-import { FileChangedError } from "./tar_stream.ts";
+import { FileChangedError } from "./sent_file.ts";
 
 export const EXIT = {
   ok: 0,
@@ -44,6 +44,15 @@ export const EXIT = {
 /** The gateway stored something other than what was sent (its hash differs from ours). */
 export class UploadMismatchError extends VerificationError {
   override name = "UploadMismatchError";
+}
+
+/**
+ * A file under a directory being uploaded has a name no collection can hold (a backslash, …):
+ * the gateway would refuse it only once all the files before it were sent. A local problem,
+ * the file's name, so exit 6, not a usage error: the command was called right.
+ */
+export class UnsendableNameError extends Error {
+  override name = "UnsendableNameError";
 }
 
 /** The status and the message (without the `gateway <command>:` prefix) for a failure. */
@@ -90,7 +99,7 @@ export function failure(e: unknown): { code: number; message: string } | undefin
   if (e instanceof TruncatedResponseError) {
     return { code: EXIT.network, message: `cut short: ${e.message}` };
   }
-  if (e instanceof FileChangedError || isFileSystemError(e)) {
+  if (e instanceof FileChangedError || e instanceof UnsendableNameError || isFileSystemError(e)) {
     return { code: EXIT.local, message: (e as Error).message };
   }
   return undefined;

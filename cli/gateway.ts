@@ -13,7 +13,7 @@
 
 import { type Hash, parseHash, toHex } from "../src/blake3/hash.ts";
 import { Hasher } from "../src/blake3/hasher.ts";
-import { Collection } from "../src/collection/collection.ts";
+import { Collection, InvalidCollectionError, validateName } from "../src/collection/collection.ts";
 import { directoryFiles } from "../src/collection/directory.ts";
 import { formatSize } from "../src/collection/listing_html.ts";
 import {
@@ -34,8 +34,9 @@ import {
 import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
 import { HelpRequested, parseArgv, UsageError } from "./args.ts";
-import { EXIT, failure, UploadMismatchError } from "./exit_codes.ts";
+import { EXIT, failure, UnsendableNameError, UploadMismatchError } from "./exit_codes.ts";
 import { withIdleTimeout } from "./idle_timeout.ts";
+import { sentPieces } from "./sent_file.ts";
 import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
 import { tarPieces } from "./tar_stream.ts";
 import { parseTarget, type Target } from "./target.ts";
@@ -287,7 +288,7 @@ async function putFile(run: Run, path: string, size: number): Promise<void> {
   const progress = run.progress(`put ${baseName(path)}`, size);
   const hasher = new Hasher();
   const pieces = async function* () {
-    for await (const piece of (await Deno.open(path, { read: true })).readable) {
+    for await (const piece of sentPieces(path, size)) {
       hasher.update(piece);
       progress.add(piece.length);
       yield piece;
@@ -306,6 +307,14 @@ async function putFile(run: Run, path: string, size: number): Promise<void> {
 
 async function putDirectory(run: Run, path: string): Promise<void> {
   const files = await directoryFiles(path);
+  for (const file of files) {
+    try {
+      validateName(file.name);
+    } catch (e) {
+      if (!(e instanceof InvalidCollectionError)) throw e;
+      throw new UnsendableNameError(`cannot upload ${file.path}: ${e.message}`);
+    }
+  }
   const sizes = await Promise.all(files.map(async (f) => (await Deno.stat(f.path)).size));
   const progress = run.progress(`put ${baseName(path)}`, sizes.reduce((a, b) => a + b, 0));
   const hashers = files.map(() => new Hasher());

@@ -14,6 +14,7 @@
  */
 
 import type { DirectoryFile } from "../src/collection/directory.ts";
+import { sentPieces } from "./sent_file.ts";
 
 const BLOCK = 512;
 /** The ustar `name` field's length. */
@@ -22,14 +23,6 @@ const NAME_BYTES = 100;
 const MAX_USTAR_SIZE = 0o77777777777;
 
 const encoder = new TextEncoder();
-
-/** A file whose length changed between its header and its last byte: the archive is void. */
-export class FileChangedError extends Error {
-  override name = "FileChangedError";
-  constructor(readonly path: string, expected: number, got: string) {
-    super(`${path} changed while it was being sent (${expected} bytes expected, ${got})`);
-  }
-}
 
 /** A ustar header block (pax: "ustar Interchange Format", header layout and checksum). */
 function ustarHeader(name: string, size: number, typeflag: "0" | "x"): Uint8Array {
@@ -80,7 +73,7 @@ function fileHeaders(name: string, size: number): Uint8Array[] {
  * The tar archive of `files` (collection names and where to read them), in order, ending with
  * the two zero blocks. `onData(index, bytes)` sees each file's contents as they pass, so the
  * caller can hash and count them. Throws `FileChangedError` when a file's length differs from
- * the one its header announced, and the file system's errors.
+ * the one its header announced (sent_file.ts), and the file system's errors.
  */
 export async function* tarPieces(
   files: readonly DirectoryFile[],
@@ -89,16 +82,10 @@ export async function* tarPieces(
   for (const [index, file] of files.entries()) {
     const size = (await Deno.stat(file.path)).size;
     yield* fileHeaders(file.name, size);
-    let sent = 0;
-    // Leaving the loop early cancels `readable`, which closes the file, as reading it to the end
-    // does.
-    for await (const piece of (await Deno.open(file.path, { read: true })).readable) {
-      sent += piece.length;
-      if (sent > size) throw new FileChangedError(file.path, size, "got more");
+    for await (const piece of sentPieces(file.path, size)) {
       onData(index, piece);
       yield piece;
     }
-    if (sent < size) throw new FileChangedError(file.path, size, `got ${sent}`);
     yield padding(size);
   }
   yield new Uint8Array(2 * BLOCK);

@@ -396,3 +396,62 @@ Deno.test("gateway --timeout counts only waits on the network: slow transfers an
     }
   }, { GATEWAY_TOKEN: "" });
 });
+
+Deno.test("gateway put refuses what the gateway would: a changed file, a name with a backslash", async () => {
+  await withSetup(async (gw, dir) => {
+    // In front of the gateway: holds an upload after its first piece until the test says.
+    let started!: () => void, release!: () => void;
+    const first = new Promise<void>((r) => started = r);
+    const released = new Promise<void>((r) => release = r);
+    let posts = 0;
+    const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      posts++;
+      const pieces: Uint8Array[] = [];
+      try {
+        for await (const piece of req.body!) {
+          if (pieces.length === 0) {
+            started();
+            await released;
+          }
+          pieces.push(piece);
+        }
+      } catch {
+        return new Response(null, { status: 400 }); // the CLI gave the upload up
+      }
+      const url = new URL(req.url);
+      return await fetch(`${gw.url}${url.pathname}`, {
+        method: "POST",
+        headers: req.headers,
+        body: concat(pieces),
+      });
+    });
+    const via = `http://127.0.0.1:${proxy.addr.port}`;
+    try {
+      const path = `${dir}/growing`;
+      await Deno.writeFile(path, randomBytes(16 << 20, seededRandom(708)));
+      const put = cli(via, ["put", path, "-q"]);
+      await first;
+      await Deno.truncate(path, 1000);
+      release();
+      const r = await put;
+      assertEquals(r.code, 6, r.stderr);
+      assert(r.stderr.startsWith(`gateway put: ${path} changed while it was being sent`), r.stderr);
+
+      // Refused before a byte is sent, not after the files before it.
+      posts = 0;
+      await Deno.mkdir(`${dir}/d`);
+      await Deno.writeFile(`${dir}/d/a`, new Uint8Array(10));
+      await Deno.writeFile(`${dir}/d/b\\c`, new Uint8Array(10));
+      const bad = await cli(via, ["put", `${dir}/d`]);
+      assertEquals([bad.code, bad.stderr], [
+        6,
+        `gateway put: cannot upload ${await Deno.realPath(dir)}/d/b\\c: collection name ` +
+        `"d/b\\\\c" contains a backslash\n`,
+      ]);
+      assertEquals(posts, 0);
+    } finally {
+      release();
+      await proxy.shutdown();
+    }
+  }, { GATEWAY_TOKEN: "" });
+});
