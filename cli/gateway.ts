@@ -55,6 +55,7 @@ commands:
                                  collection is written as files under OUT (default: .)
   cat HASH|URL [--range a-b]     verified bytes to stdout
   ls HASH|URL                    list a collection, verified: hash, size, name per line
+                                 (control characters in names printed as \\xNN)
   info HASH|URL                  what the gateway holds of a blob (its discovery answer)
 
   HASH is 64 hex or 52 base32 characters; HASH/name names a collection's entry; URL is a
@@ -450,6 +451,16 @@ async function cat(run: Run): Promise<void> {
   await streamTo(run, parseTarget(expectOne(run.options, "HASH|URL")), "cat", stdout);
 }
 
+/**
+ * `text` with C0 and C1 control characters and DEL as `\xNN`, so a name (anyone's to choose)
+ * cannot move the cursor, recolour or clear the terminal, or split its line in two. Collection
+ * names hold no backslash, so the escape is unambiguous.
+ */
+function printable(text: string): string {
+  // Cc is exactly U+0000–U+001F, U+007F and U+0080–U+009F.
+  return text.replace(/\p{Cc}/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 async function ls(run: Run): Promise<void> {
   const target = parseTarget(expectOne(run.options, "HASH|URL"));
   if (target.kind === "entry") {
@@ -459,7 +470,7 @@ async function ls(run: Run): Promise<void> {
   if (run.options.json) return run.print(JSON.stringify(listing));
   const width = String(Math.max(0, ...listing.entries.map((e) => e.size ?? 0))).length;
   for (const e of listing.entries) {
-    run.print(`${e.hash}  ${String(e.size).padStart(width)}  ${e.name}`);
+    run.print(`${e.hash}  ${String(e.size).padStart(width)}  ${printable(e.name)}`);
   }
   if (!run.options.quiet) {
     console.error(

@@ -455,3 +455,18 @@ Deno.test("gateway put refuses what the gateway would: a changed file, a name wi
     }
   }, { GATEWAY_TOKEN: "" });
 });
+
+Deno.test("gateway ls escapes control characters in names", async () => {
+  await withSetup(async (gw, dir) => {
+    await Deno.mkdir(`${dir}/d`);
+    await Deno.writeFile(`${dir}/d/red\x1b[31m\nfake line\x7f\u0085`, new Uint8Array(3));
+    const put = await cli(gw.url, ["put", `${dir}/d`]);
+    assertEquals(put.code, 0, put.stderr);
+    const ls = await cli(gw.url, ["ls", put.text.trim()]);
+    assertEquals(ls.code, 0, ls.stderr);
+    assertEquals(ls.text.split("\n").length, 2, ls.text);
+    assert(ls.text.endsWith("  d/red\\x1b[31m\\x0afake line\\x7f\\x85\n"), ls.text);
+    const json = await cli(gw.url, ["ls", put.text.trim(), "--json"]);
+    assertEquals(JSON.parse(json.text).entries[0].name, "d/red\x1b[31m\nfake line\x7f\u0085");
+  });
+});
