@@ -8,9 +8,10 @@
  * | 1 | verification failed: the gateway's bytes do not prove the hash (nothing unproven was written) |
  * | 2 | usage: bad arguments, a malformed hash or URL, a range outside the blob |
  * | 3 | not found: the gateway has no such blob, collection or entry (or the hash is not a collection) |
- * | 4 | network: the gateway cannot be reached, cut the response short, or answered another error |
+ * | 4 | network: the gateway cannot be reached, cut the response short, answered another error, or other than its JSON |
  * | 5 | auth: the gateway refused the write (401 no token, 403 wrong token) |
  * | 6 | local: a file could not be read or written, changed while it was sent, or has a name no collection can hold |
+ * | 70 | internal error: a bug of the tool, please report it |
  *
  * @module
  */
@@ -28,7 +29,7 @@ import {
   VerificationError,
 } from "../src/client/mod.ts";
 import { UsageError } from "./args.ts";
-import { IdleTimeoutError } from "./idle_timeout.ts";
+import { idleTimeoutOf } from "./idle_timeout.ts";
 import { FileChangedError } from "./sent_file.ts";
 
 export const EXIT = {
@@ -39,6 +40,7 @@ export const EXIT = {
   network: 4,
   auth: 5,
   local: 6,
+  internal: 70,
 } as const;
 
 /** The gateway stored something other than what was sent (its hash differs from ours). */
@@ -58,11 +60,7 @@ export class UnsendableNameError extends Error {
 /** The status and the message (without the `gateway <command>:` prefix) for a failure. */
 export function failure(e: unknown): { code: number; message: string } | undefined {
   // A stall is a network failure however deep it surfaced (a body read, a cut response).
-  const stall = e instanceof IdleTimeoutError
-    ? e
-    : e instanceof Error && e.cause instanceof IdleTimeoutError
-    ? e.cause
-    : undefined;
+  const stall = idleTimeoutOf(e);
   if (stall !== undefined) return { code: EXIT.network, message: `timed out: ${stall.message}` };
   if (e instanceof InvalidHashError) {
     return { code: EXIT.usage, message: `invalid hash: ${e.message}` };

@@ -6,7 +6,8 @@
  * stdout carries only data (hashes, listings, bytes), stderr the progress and one-line errors,
  * and the exit status says what went wrong (exit_codes.ts), so the commands compose in scripts.
  *
- * Run as `deno task cli …`, or install it: `deno install -g -A -n gateway cli/gateway.ts`.
+ * Run as `deno task cli …`, or install it from the project folder (README: the config carries the
+ * import map and lock file): `deno install -g -A -n gateway --config deno.json cli/gateway.ts`.
  *
  * @module
  */
@@ -35,7 +36,7 @@ import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
 import { HelpRequested, parseArgv, UsageError } from "./args.ts";
 import { EXIT, failure, UnsendableNameError, UploadMismatchError } from "./exit_codes.ts";
-import { withIdleTimeout } from "./idle_timeout.ts";
+import { idleTimeoutOf, withIdleTimeout } from "./idle_timeout.ts";
 import { sentPieces } from "./sent_file.ts";
 import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
 import { tarPieces } from "./tar_stream.ts";
@@ -75,7 +76,7 @@ options:
   -h, --help       this text
 
 exit status: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 unreachable or gateway
-error, 5 token refused, 6 local file error.`;
+error, 5 token refused, 6 local file error, 70 internal error (please report).`;
 
 interface Options {
   gateway: string;
@@ -238,6 +239,29 @@ interface Stored {
 }
 
 /**
+ * The JSON a gateway answered with, or a `GatewayError` (exit 4) when the body is not JSON of
+ * the expected shape (`valid`): a proxy's HTML page, say, which no field access may trip over.
+ */
+async function jsonAnswer<T>(res: Response, valid: (body: unknown) => body is T): Promise<T> {
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // reported below
+  }
+  if (!valid(body)) {
+    const start = JSON.stringify(text.slice(0, 80));
+    throw new GatewayError(res.status, "unexpected answer", `not the gateway's JSON: ${start}`);
+  }
+  return body;
+}
+
+function isStored(body: unknown): body is Stored {
+  return typeof (body as Stored | null)?.hash === "string";
+}
+
+/**
  * POSTs `pieces` as a streamed body. A failure of the body itself (a file that changed or could
  * not be read) is reported as such, not as the connection error it causes.
  */
@@ -268,7 +292,7 @@ async function post(
     throw bodyError ?? new GatewayUnreachableError(url, e);
   }
   if (!res.ok) throw await statusFailure(res);
-  return await res.json();
+  return await jsonAnswer(res, isStored);
 }
 
 /** What a resumed download kept, exactly, for the final line. */
@@ -366,14 +390,16 @@ async function blobOf(run: Run, target: Target): Promise<Hash> {
 /**
  * Whether the gateway's discovery says `hash` is a hash sequence, so that `get HASH` of a
  * collection writes its files. A hint only: the listing that follows is verified, and a hash
- * seq that is not a collection is fetched as the blob it is.
+ * seq that is not a collection is fetched as the blob it is. A gateway that stays silent is
+ * given up on here: asking it again would only wait as long once more.
  */
 async function hintsCollection(run: Run, target: Target): Promise<boolean> {
   const ctx = gatewayContext(run.source(target).gateway, run.client);
   try {
     const res = await startGet(ctx, `/discovery/${toHex(target.hash)}`).response;
     return Array.isArray((await res.json())?.children);
-  } catch {
+  } catch (e) {
+    if (idleTimeoutOf(e) !== undefined) throw e;
     return false;
   }
 }
@@ -489,6 +515,15 @@ interface Discovery {
   children?: { complete: boolean }[];
 }
 
+function isDiscovery(body: unknown): body is Discovery {
+  const d = body as Discovery | null;
+  const span = (r: unknown) =>
+    Array.isArray(r) && typeof r[0] === "number" && (r[1] === null || typeof r[1] === "number");
+  return typeof d?.hash === "string" && (d.size === null || typeof d.size === "number") &&
+    Array.isArray(d.ranges) && d.ranges.every(span) &&
+    (d.children === undefined || Array.isArray(d.children) && d.children.every((c) => c !== null));
+}
+
 function describe(d: Discovery): string[] {
   const held = d.size === null
     ? "nothing"
@@ -513,7 +548,7 @@ async function info(run: Run): Promise<void> {
   const hash = target.kind === "entry" ? await entryHash(run, target) : target.hash;
   const ctx = gatewayContext(run.source(target).gateway, run.client);
   const res = await startGet(ctx, `/discovery/${toHex(hash)}`).response;
-  const discovery: Discovery = await res.json();
+  const discovery = await jsonAnswer(res, isDiscovery);
   if (run.options.json) run.print(JSON.stringify(discovery));
   else for (const line of describe(discovery)) run.print(line);
   if (discovery.size === null) {
@@ -532,7 +567,7 @@ export async function main(
   try {
     const options = parseArgs(argv, env);
     name = options.positional.shift();
-    if (name === undefined || !(name in COMMANDS)) {
+    if (name === undefined || !Object.hasOwn(COMMANDS, name)) {
       const given = name;
       name = undefined;
       throw new UsageError(given === undefined ? "no command given" : `unknown command "${given}"`);
@@ -546,9 +581,16 @@ export async function main(
       console.log(USAGE);
       return EXIT.ok;
     }
+    const prefix = `gateway${name ? ` ${name}` : ""}`;
     const known = failure(e);
-    if (known === undefined) throw e;
-    console.error(`gateway${name ? ` ${name}` : ""}: ${known.message}`);
+    if (known === undefined) {
+      // A bug: one line all the same, and a status no expected failure has.
+      console.error(
+        `${prefix}: unexpected error: ${printable(e instanceof Error ? e.message : String(e))}`,
+      );
+      return EXIT.internal;
+    }
+    console.error(`${prefix}: ${known.message}`);
     if (e instanceof UsageError) console.error("(gateway --help for usage)");
     return known.code;
   }

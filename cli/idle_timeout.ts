@@ -18,6 +18,12 @@ export class IdleTimeoutError extends Error {
   }
 }
 
+/** The stall behind `e`, however deep it surfaced (a body read, a cut response), if any. */
+export function idleTimeoutOf(e: unknown): IdleTimeoutError | undefined {
+  if (e instanceof IdleTimeoutError) return e;
+  return e instanceof Error && e.cause instanceof IdleTimeoutError ? e.cause : undefined;
+}
+
 /** A timer that fails a request after `ms` without progress, while armed. */
 class Watchdog {
   readonly controller = new AbortController();

@@ -304,6 +304,21 @@ Deno.test("gateway gives up on a gateway that goes silent: exit 4, never a hang"
         `gateway info: timed out: the gateway sent nothing for 0.5 s\n`,
       ],
     );
+    // `get` asks discovery first: its silence ends the command, it is not asked again.
+    const connections = held.length;
+    const get = await cli(`http://127.0.0.1:${silent.addr.port}`, [
+      "get",
+      hash,
+      "-o",
+      "/dev/null",
+      "--timeout",
+      "0.5",
+    ]);
+    assertEquals([get.code, get.stderr], [
+      4,
+      `gateway get: timed out: the gateway sent nothing for 0.5 s\n`,
+    ]);
+    assertEquals(held.length, connections + 1);
     const stalled = await cli(`http://127.0.0.1:${stalling.addr.port}`, [
       "cat",
       hash,
@@ -469,4 +484,49 @@ Deno.test("gateway ls escapes control characters in names", async () => {
     const json = await cli(gw.url, ["ls", put.text.trim(), "--json"]);
     assertEquals(JSON.parse(json.text).entries[0].name, "d/red\x1b[31m\nfake line\x7f\u0085");
   });
+});
+
+Deno.test("gateway exits 4 on a server that answers other than JSON, 70 on its own bugs", async () => {
+  const html = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response("<!doctype html>\n<p>welcome</p>", { headers: { "content-type": "text/html" } }),
+  );
+  const dir = await Deno.makeTempDir({ prefix: "cli-gateway-" });
+  try {
+    const url = `http://127.0.0.1:${html.addr.port}`;
+    await Deno.writeFile(`${dir}/f`, new Uint8Array(10));
+    for (const args of [["info", "ab".repeat(32)], ["put", `${dir}/f`]]) {
+      const r = await cli(url, args);
+      assertEquals([r.code, r.stderr], [
+        4,
+        `gateway ${args[0]}: gateway error: gateway answered 200 unexpected answer: not the ` +
+        `gateway's JSON: "<!doctype html>\\n<p>welcome</p>"\n`,
+      ]);
+    }
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      const r = await cli(url, [name]);
+      assertEquals([r.code, r.stderr], [
+        2,
+        `gateway: unknown command "${name}"\n(gateway --help for usage)\n`,
+      ]);
+    }
+    // A failure nothing expects (injected: a file system call throwing a plain Error).
+    await Deno.writeTextFile(
+      `${dir}/inject.ts`,
+      `Deno.stat = () => Promise.reject(new Error("injected\\nsecond"));`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--preload", `${dir}/inject.ts`, CLI, "put", `${dir}/f`],
+      env: { GATEWAY_URL: url, NO_COLOR: "1", INIT_CWD: "" },
+      stdin: "null",
+    }).output();
+    assertEquals(
+      [out.code, new TextDecoder().decode(out.stderr)],
+      [70, "gateway put: unexpected error: injected\\x0asecond\n"],
+    );
+  } finally {
+    await html.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
