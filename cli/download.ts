@@ -1,9 +1,10 @@
 /**
  * Verified downloads into files for `gateway get`, resumable: what an earlier, interrupted run
- * left in the file is checked against the blob's verified outboard 16 KiB group by group, the
+ * left in `OUT.part` is checked against the blob's verified outboard 16 KiB group by group, the
  * verified prefix is kept, and only the rest is fetched, verified as it streams. A file that
  * was cut short, or whose kept part was damaged since, costs at most one group more than the
- * bytes that are actually missing or wrong; a complete file costs only the outboard.
+ * bytes that are actually missing or wrong; a complete file costs only the outboard. Where the
+ * bytes go, and what is never overwritten, is output.ts's.
  *
  * @module
  */
@@ -25,6 +26,7 @@ import {
   verifiedOutboard,
 } from "../src/client/mod.ts";
 import { readAt, writeAll } from "./io.ts";
+import { finishPlacement, openPlacement, placeOutput } from "./output.ts";
 import type { ProgressLine } from "./progress.ts";
 
 /** Where and how to fetch. */
@@ -90,46 +92,63 @@ async function lengthOf(path: string): Promise<number> {
   }
 }
 
+/** What the download of one file is told. */
+export interface DownloadOptions {
+  /** Replace a file at the path that is not the blob (`--force`). */
+  readonly force: boolean;
+  /** Bytes already done before this file, for `progress`. */
+  readonly base?: number;
+}
+
 /**
- * Makes the file at `path` hold the blob `hash`, keeping what verifies of its current contents
- * and fetching the rest verified. `progress` counts kept bytes as done. A verification failure
- * while fetching leaves the verified bytes before it in the file, for the next run.
+ * Makes the file at `path` hold the blob `hash`, placed as output.ts says: nothing is fetched if
+ * it holds the blob already; otherwise what verifies of `path.part` is kept and the rest fetched
+ * verified into it, then it becomes `path`. `progress` counts kept bytes as done. A verification
+ * failure while fetching leaves the verified bytes before it in `path.part`, for the next run.
  */
 export async function downloadBlob(
   source: Source,
   hash: Hash,
   path: string,
   progress: ProgressLine,
-  base = 0,
+  options: DownloadOptions,
 ): Promise<Downloaded> {
+  const base = options.base ?? 0;
+  const placement = await placeOutput(path, options.force, hash);
+  if (placement.kind === "present") {
+    progress.update(base + placement.size);
+    return { size: placement.size, kept: placement.size };
+  }
   const ctx = gatewayContext(source.gateway, source.client);
   const size = await provenSize(ctx, hash);
   let kept = 0;
-  if (await lengthOf(path) > 0) {
+  if (placement.kind === "part" && await lengthOf(placement.part) > 0) {
     try {
-      kept = await verifiedPrefix(path, await outboardOf(ctx, hash, size));
+      kept = await verifiedPrefix(placement.part, await outboardOf(ctx, hash, size));
     } catch (e) {
       // A gateway that reaches the blob only through peers has no outboard to give: start over.
       if (!(e instanceof NotFoundError)) throw e;
     }
   }
   progress.update(base + kept);
-  const file = await Deno.open(path, { write: true, create: true });
+  const file = await openPlacement(path, placement, false);
   try {
-    await file.truncate(kept);
-    if (kept === size) return { size, kept };
-    const res = await verifiedFetch(source.gateway, hash, {
-      ...source.client,
-      via: source.via,
-      range: kept === 0 ? undefined : { start: kept },
-      onProgress: (p) => progress.update(base + kept + p.verified),
-    });
-    await file.seek(kept, Deno.SeekMode.Start);
-    for await (const piece of res.body!) await writeAll(file, piece);
-    return { size, kept };
+    if (placement.kind === "part") await file.truncate(kept);
+    if (kept < size) {
+      const res = await verifiedFetch(source.gateway, hash, {
+        ...source.client,
+        via: source.via,
+        range: kept === 0 ? undefined : { start: kept },
+        onProgress: (p) => progress.update(base + kept + p.verified),
+      });
+      if (placement.kind === "part") await file.seek(kept, Deno.SeekMode.Start);
+      for await (const piece of res.body!) await writeAll(file, piece);
+    }
   } finally {
     file.close();
   }
+  await finishPlacement(path, placement);
+  return { size, kept };
 }
 
 /** The path of a collection entry under `dir`; names are validated by `Collection.decode`. */
@@ -138,25 +157,43 @@ function entryPath(dir: string, name: string): string {
 }
 
 /**
- * Every file of the collection `hash` under `dir`, by its collection name (sendme names start
- * with the uploaded directory's own name), each resumed like `downloadBlob`. Returns the files
- * and bytes written.
+ * Where a collection goes without `-o`: `.` when its names share a first folder of their own
+ * (sendme names every entry `dir/...`, after the folder it sent), else a new folder named by
+ * its hash, so that its entries do not land among the user's own names (a `.git/...`, a file
+ * of the same name) in whatever folder the command runs in.
+ */
+function defaultFolder(names: readonly string[], hash: Hash): string {
+  const firsts = new Set(names.map((name) => name.split("/")[0]));
+  const [first] = firsts;
+  return firsts.size === 1 && !first.startsWith(".") ? "." : toHex(hash);
+}
+
+/**
+ * Every file of the collection `hash` under `dir` (or its default folder), by its collection
+ * name, each placed and resumed like `downloadBlob`. Returns the folder, the files and bytes.
  */
 export async function downloadCollection(
   source: Source,
   hash: Hash,
-  dir: string,
+  dir: string | undefined,
   progress: ProgressLine,
-): Promise<{ files: number; size: number; kept: number }> {
+  force: boolean,
+): Promise<{ dir: string; files: number; size: number; kept: number }> {
   const listing = await listCollection(source.gateway, hash, source.client);
   progress.total = listing.totalSize;
+  const into = dir ?? defaultFolder(listing.entries.map((e) => e.name), hash);
+  // An empty collection is still a folder, as asked.
+  await Deno.mkdir(into, { recursive: true });
   let done = 0, kept = 0;
   for (const entry of listing.entries) {
-    const path = entryPath(dir, entry.name);
+    const path = entryPath(into, entry.name);
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
-    const result = await downloadBlob(source, parseHash(entry.hash), path, progress, done);
+    const result = await downloadBlob(source, parseHash(entry.hash), path, progress, {
+      force,
+      base: done,
+    });
     done += result.size;
     kept += result.kept;
   }
-  return { files: listing.entries.length, size: done, kept };
+  return { dir: into, files: listing.entries.length, size: done, kept };
 }

@@ -10,7 +10,7 @@
  * | 3 | not found: the gateway has no such blob, collection or entry (or the hash is not a collection) |
  * | 4 | network: the gateway cannot be reached, cut the response short, answered another error, or other than its JSON |
  * | 5 | auth: the gateway refused the write (401 no token, 403 wrong token) |
- * | 6 | local: a file could not be read or written, changed while it was sent, or has a name no collection can hold |
+ * | 6 | local: a file could not be read or written, changed while it was sent, has a name no collection can hold, or is in the way of a download (`--force` replaces it) |
  * | 70 | internal error: a bug of the tool, please report it |
  *
  * @module
@@ -30,6 +30,7 @@ import {
 } from "../src/client/mod.ts";
 import { UsageError } from "./args.ts";
 import { idleTimeoutOf } from "./idle_timeout.ts";
+import { OutputExistsError } from "./output.ts";
 import { FileChangedError } from "./sent_file.ts";
 
 export const EXIT = {
@@ -97,7 +98,10 @@ export function failure(e: unknown): { code: number; message: string } | undefin
   if (e instanceof TruncatedResponseError) {
     return { code: EXIT.network, message: `cut short: ${e.message}` };
   }
-  if (e instanceof FileChangedError || e instanceof UnsendableNameError || isFileSystemError(e)) {
+  if (
+    e instanceof FileChangedError || e instanceof OutputExistsError ||
+    e instanceof UnsendableNameError || isFileSystemError(e)
+  ) {
     return { code: EXIT.local, message: (e as Error).message };
   }
   return undefined;

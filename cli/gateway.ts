@@ -37,6 +37,7 @@ import { writeAll } from "./io.ts";
 import { HelpRequested, parseArgv, UsageError } from "./args.ts";
 import { EXIT, failure, UnsendableNameError, UploadMismatchError } from "./exit_codes.ts";
 import { idleTimeoutOf, withIdleTimeout } from "./idle_timeout.ts";
+import { finishPlacement, openPlacement, placeOutput } from "./output.ts";
 import { sentPieces } from "./sent_file.ts";
 import { ProgressLine, SILENT, stderrSink } from "./progress.ts";
 import { tarPieces } from "./tar_stream.ts";
@@ -50,10 +51,15 @@ commands:
   put FILE|DIR                   upload a file as a blob, or a directory as a collection
                                  (named as sendme names it); prints the hash, checked
                                  against the hash computed locally
-  get HASH|URL [-o OUT] [--range a-b]
+  get HASH|URL [-o OUT] [--range a-b] [--force]
                                  verified download into OUT (default: the entry's name, or
-                                 the hash); a partial OUT is verified and resumed. A
-                                 collection is written as files under OUT (default: .)
+                                 the hash), written to OUT.part and renamed when complete;
+                                 an OUT.part left by a cut run is verified and resumed. An
+                                 existing OUT is kept if it is the blob, else refused
+                                 unless --force; a device or pipe is written directly. A
+                                 collection is written as files under OUT (default: . if
+                                 its names share a first folder not starting with ".",
+                                 else a new folder named by its hash)
   cat HASH|URL [--range a-b]     verified bytes to stdout
   ls HASH|URL                    list a collection, verified: hash, size, name per line
                                  (control characters in names printed as \\xNN)
@@ -66,6 +72,7 @@ options:
   --gateway URL    the gateway (env GATEWAY_URL; default ${DEFAULT_GATEWAY})
   --token T        bearer token for uploads, sent to --gateway only (env GATEWAY_TOKEN)
   -o, --output P   where get writes (- for stdout)
+  --force          get replaces an existing file that is not the blob
   --range a-b      bytes a to b inclusive (a- for "to the end"), as HTTP ranges count
   --timeout S      give up when a download makes no progress for S seconds (default 30,
                    0 for never; uploads are not timed)
@@ -76,12 +83,14 @@ options:
   -h, --help       this text
 
 exit status: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 unreachable or gateway
-error, 5 token refused, 6 local file error, 70 internal error (please report).`;
+error, 5 token refused, 6 local file error (or an existing file in the way), 70 internal
+error (please report).`;
 
 interface Options {
   gateway: string;
   token: string | undefined;
   output: string | undefined;
+  force: boolean;
   range: ByteSpan | undefined;
   via: "bao" | "outboard";
   timeoutMs: number;
@@ -115,6 +124,7 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     gateway: parseGateway(env.GATEWAY_URL || DEFAULT_GATEWAY),
     token: env.GATEWAY_TOKEN || undefined,
     output: undefined,
+    force: false,
     range: undefined,
     via: "bao",
     timeoutMs: 30_000,
@@ -126,6 +136,7 @@ function parseArgs(argv: string[], env: Record<string, string | undefined>): Opt
     if (flag === "--gateway") options.gateway = parseGateway(value());
     else if (flag === "--token") options.token = value();
     else if (flag === "-o" || flag === "--output") options.output = value();
+    else if (flag === "--force") options.force = true;
     else if (flag === "--range") options.range = parseRange(value());
     else if (flag === "--timeout") {
       const text = value();
@@ -404,10 +415,7 @@ async function hintsCollection(run: Run, target: Target): Promise<boolean> {
   }
 }
 
-/**
- * Verified bytes of a blob (or of `--range` of it) into `dest`: stdout, or a fresh file (a range
- * is not resumed: the file holds the range alone).
- */
+/** Verified bytes of a blob (or of `--range` of it) into `dest`. */
 async function streamTo(
   run: Run,
   target: Target,
@@ -447,11 +455,14 @@ async function get(run: Run): Promise<void> {
     if (out === "-" || !whole) throw new UsageError("a collection is written as files: use -o DIR");
     try {
       const progress = run.progress(`get ${short(toHex(target.hash))}`);
-      const done = await downloadCollection(run.source(target), target.hash, out ?? ".", progress);
-      progress.finish(
-        `${count(done.files, "file")} verified into ${out ?? "."}` +
-          kept(done.kept),
+      const done = await downloadCollection(
+        run.source(target),
+        target.hash,
+        out,
+        progress,
+        run.options.force,
       );
+      progress.finish(`${count(done.files, "file")} verified into ${done.dir}` + kept(done.kept));
       return;
     } catch (e) {
       if (!(e instanceof NotACollectionError) || target.kind === "collection") throw e;
@@ -460,13 +471,18 @@ async function get(run: Run): Promise<void> {
   if (out === "-") return await streamTo(run, target, "get", stdout);
   const file = out ?? (target.kind === "entry" ? baseName(target.name) : toHex(target.hash));
   if (!whole) {
-    return await streamTo(run, target, `get ${baseName(file)}`, async () => {
-      return (await Deno.create(file)).writable;
+    // A range is not resumed: the file holds the range alone.
+    const placement = await placeOutput(file, run.options.force);
+    await streamTo(run, target, `get ${baseName(file)}`, async () => {
+      return (await openPlacement(file, placement, true)).writable;
     });
+    return await finishPlacement(file, placement);
   }
   const hash = await blobOf(run, target);
   const progress = run.progress(`get ${baseName(file)}`);
-  const done = await downloadBlob(run.source(target), hash, file, progress);
+  const done = await downloadBlob(run.source(target), hash, file, progress, {
+    force: run.options.force,
+  });
   progress.finish(
     `${file} verified as ${short(toHex(hash))}` +
       kept(done.kept),

@@ -39,6 +39,24 @@ async function cli(gateway: string, args: string[], cwd?: string): Promise<Resul
   };
 }
 
+/** A gateway URL on a port that was free a moment ago: nothing listens there. */
+function freeUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return `http://127.0.0.1:${port}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 async function withSetup(
   fn: (gw: TestGateway, dir: string) => Promise<void>,
   env: Record<string, string> = {},
@@ -110,6 +128,7 @@ Deno.test("gateway put DIR makes the collection sendme names; get writes it back
       const one = await cli(gw.url, ["get", url, "-o", `${dir}/one`]);
       assertEquals(one.code, 0, one.stderr);
       assertEquals(await Deno.readFile(`${dir}/one`), bytes, name);
+      await Deno.remove(`${dir}/one`);
       const cat = await cli(gw.url, ["cat", `${expected}/${name}`]);
       assertEquals(cat.stdout, bytes, name);
     }
@@ -136,36 +155,43 @@ Deno.test("gateway put FILE, cat and get --range at odd offsets", async () => {
   });
 });
 
-Deno.test("gateway get resumes a cut file and refetches from a damaged group on", async () => {
+Deno.test("gateway get resumes a cut OUT.part and refetches from a damaged group on", async () => {
   await withSetup(async (gw, dir) => {
     const data = randomBytes(10 * GROUP + 123, seededRandom(703));
     const h = (await upload(gw.url, data)).body.hash!;
-    const out = `${dir}/out`;
+    const out = `${dir}/out`, part = `${out}.part`;
     const first = await cli(gw.url, ["get", h, "-o", out]);
     assertEquals(first.code, 0, first.stderr);
     assertEquals(await Deno.readFile(out), data);
+    assert(!await exists(part), "the .part becomes OUT");
 
-    /** Runs `get` again: it must keep exactly `kept` bytes of the file and end with the blob. */
-    const resumeKeeps = async (kept: number) => {
+    /** Runs `get` with `left` in OUT.part: it must keep exactly `kept` bytes of it. */
+    const resumeKeeps = async (left: Uint8Array, kept: number) => {
+      await Deno.remove(out);
+      await Deno.writeFile(part, left);
       const r = await cli(gw.url, ["get", h, "-o", out]);
       assertEquals(r.code, 0, r.stderr);
       assert(r.stderr.includes(`kept ${kept} verified bytes already there`), r.stderr);
       assertEquals(await Deno.readFile(out), data);
+      assert(!await exists(part), "the .part becomes OUT");
     };
 
     // Interrupted: a cut in the middle of a group keeps the whole groups before it.
-    await Deno.truncate(out, 6 * GROUP + 500);
-    await resumeKeeps(6 * GROUP);
+    await resumeKeeps(data.slice(0, 6 * GROUP + 500), 6 * GROUP);
 
     // Damaged and cut: a flipped byte in group 3 keeps groups 0..2 only.
     const damaged = data.slice(0, 8 * GROUP);
     damaged[3 * GROUP + 17] ^= 0x40;
-    await Deno.writeFile(out, damaged);
-    await resumeKeeps(3 * GROUP);
+    await resumeKeeps(damaged, 3 * GROUP);
 
     // Complete already, with junk after the end: the blob stays, the junk goes.
-    await Deno.writeFile(out, new Uint8Array([1, 2, 3]), { append: true });
-    await resumeKeeps(data.length);
+    await resumeKeeps(concat([data, new Uint8Array([1, 2, 3])]), data.length);
+
+    // OUT itself is the blob: hashed here, so nothing is fetched (there is no gateway at all).
+    const again = await cli(freeUrl(), ["get", h, "-o", out]);
+    assertEquals(again.code, 0, again.stderr);
+    assert(again.stderr.includes(`kept ${data.length} verified bytes already there`), again.stderr);
+    assertEquals(await Deno.readFile(out), data);
   });
 });
 
@@ -183,7 +209,8 @@ Deno.test("gateway get from a gateway that corrupts a byte: exit 1, only verifie
       assertEquals(r.code, 1, r.stderr);
       assert(r.stderr.startsWith("gateway get: verification failed: "), r.stderr);
       assertEquals(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
-      const kept = await Deno.readFile(`${dir}/out`);
+      const kept = await Deno.readFile(`${dir}/out.part`);
+      assert(!await exists(`${dir}/out`), "an unproven download is never OUT");
       assert(kept.length < data.length, "the corrupted group is not written");
       assertEquals(kept, data.slice(0, kept.length));
     } finally {
@@ -213,13 +240,10 @@ Deno.test("gateway errors: exact statuses and one-line messages", async () => {
     assertEquals(info.code, 3);
     assertEquals(JSON.parse(info.text).size, null);
 
-    // A port that was free a moment ago: nothing listens there.
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const down = await cli(`http://127.0.0.1:${port}`, ["get", missing]);
+    const nowhere = freeUrl();
+    const down = await cli(nowhere, ["get", missing]);
     assertEquals(down.code, 4, down.stderr);
-    assert(down.stderr.startsWith(`gateway get: unreachable: http://127.0.0.1:${port}: `));
+    assert(down.stderr.startsWith(`gateway get: unreachable: ${nowhere}: `));
     assertEquals(down.stderr.trimEnd().split("\n").length, 1, down.stderr);
 
     const usage = await cli(gw.url, ["frobnicate"]);
@@ -412,6 +436,113 @@ Deno.test("gateway --timeout counts only waits on the network: slow transfers an
   }, { GATEWAY_TOKEN: "" });
 });
 
+Deno.test("gateway get never replaces a file it did not write, unless --force", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(3 * GROUP + 9, seededRandom(707));
+    const h = (await upload(gw.url, data)).body.hash!;
+    const mine = new TextEncoder().encode("#!/bin/sh\necho mine\n");
+    const hook = `${dir}/pre-commit`;
+    await Deno.writeFile(hook, mine, { mode: 0o755 });
+    await Deno.chmod(hook, 0o755);
+
+    for (const extra of [[], ["--range", "5-9"]]) {
+      const refused = await cli(gw.url, ["get", h, "-o", hook, ...extra]);
+      assertEquals([refused.code, refused.stderr], [
+        6,
+        `gateway get: ${hook} already exists${
+          extra.length ? "" : " and is not this blob"
+        } (--force replaces it)\n`,
+      ]);
+      assertEquals(await Deno.readFile(hook), mine);
+      assert(!await exists(`${hook}.part`), "nothing was started");
+    }
+
+    const ranged = await cli(gw.url, ["get", h, "-o", hook, "--range", "5-9", "--force"]);
+    assertEquals(ranged.code, 0, ranged.stderr);
+    assertEquals(await Deno.readFile(hook), data.slice(5, 10));
+    await Deno.chmod(hook, 0o755);
+    const forced = await cli(gw.url, ["get", h, "-o", hook, "--force"]);
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals(await Deno.readFile(hook), data);
+    // A new file, with the default mode: the old one's executable bits are gone.
+    assertEquals((await Deno.stat(hook)).mode! & 0o111, 0);
+
+    // A device is written as it is: never truncated, resumed or renamed onto.
+    for (const extra of [[], ["--range", "0-99"]]) {
+      const sink = await cli(gw.url, ["get", h, "-o", "/dev/null", ...extra]);
+      assertEquals(sink.code, 0, sink.stderr);
+      assertEquals((await Deno.stat("/dev/null")).isCharDevice, true);
+      assert(!await exists("/dev/null.part"), "no .part next to a device");
+    }
+  });
+});
+
+Deno.test("gateway get of a collection keeps to its own folder and the user's files", async () => {
+  await withSetup(async (gw, dir) => {
+    // Someone else's collection whose names start with `.git`.
+    const theirs = new TextEncoder().encode("#!/bin/sh\necho theirs\n");
+    await Deno.mkdir(`${dir}/src/.git/hooks`, { recursive: true });
+    await Deno.writeFile(`${dir}/src/.git/hooks/pre-commit`, theirs);
+    const put = await cli(gw.url, ["put", `${dir}/src/.git`]);
+    assertEquals(put.code, 0, put.stderr);
+    const h = put.text.trim();
+
+    const repo = `${dir}/repo`, hook = `${repo}/.git/hooks/pre-commit`;
+    const mine = new TextEncoder().encode("#!/bin/sh\necho mine\n");
+    await Deno.mkdir(`${repo}/.git/hooks`, { recursive: true });
+    await Deno.writeFile(hook, mine, { mode: 0o755 });
+
+    // Without -o: a name starting with "." sends the files into a folder named by the hash.
+    const get = await cli(gw.url, ["get", h], repo);
+    assertEquals(get.code, 0, get.stderr);
+    assert(get.stderr.includes(`1 file verified into ${h}`), get.stderr);
+    assertEquals(await Deno.readFile(`${repo}/${h}/.git/hooks/pre-commit`), theirs);
+    assertEquals(await Deno.readFile(hook), mine);
+
+    // Into `.` as asked: the existing hook is refused, left as it was.
+    const here = await cli(gw.url, ["get", h, "-o", "."], repo);
+    assertEquals([here.code, here.stderr], [
+      6,
+      "gateway get: ./.git/hooks/pre-commit already exists and is not this blob " +
+      "(--force replaces it)\n",
+    ]);
+    assertEquals(await Deno.readFile(hook), mine);
+
+    // sendme's names (`photos/...`) go under `.`, and files there already are kept.
+    const files = await makeTree(`${dir}/tree`);
+    const photos = (await cli(gw.url, ["put", `${dir}/tree/photos`])).text.trim();
+    for (const round of [0, 1]) {
+      const r = await cli(gw.url, ["get", photos], repo);
+      assertEquals(r.code, 0, r.stderr);
+      assert(r.stderr.includes(`5 files verified into .`), r.stderr);
+      assertEquals(r.stderr.includes("already there"), round === 1, r.stderr);
+    }
+    for (const [name, bytes] of files) assertEquals(await Deno.readFile(`${repo}/${name}`), bytes);
+
+    // An empty collection still makes the folder asked for.
+    await Deno.mkdir(`${dir}/empty`);
+    const none = (await cli(gw.url, ["put", `${dir}/empty`])).text.trim();
+    const empty = await cli(gw.url, ["get", none, "-o", `${dir}/made`]);
+    assertEquals(empty.code, 0, empty.stderr);
+    assertEquals((await Deno.stat(`${dir}/made`)).isDirectory, true);
+  });
+});
+
+Deno.test("gateway ls escapes control characters in names", async () => {
+  await withSetup(async (gw, dir) => {
+    await Deno.mkdir(`${dir}/d`);
+    await Deno.writeFile(`${dir}/d/red\x1b[31m\nfake line\x7f\u0085`, new Uint8Array(3));
+    const put = await cli(gw.url, ["put", `${dir}/d`]);
+    assertEquals(put.code, 0, put.stderr);
+    const ls = await cli(gw.url, ["ls", put.text.trim()]);
+    assertEquals(ls.code, 0, ls.stderr);
+    assertEquals(ls.text.split("\n").length, 2, ls.text);
+    assert(ls.text.endsWith("  d/red\\x1b[31m\\x0afake line\\x7f\\x85\n"), ls.text);
+    const json = await cli(gw.url, ["ls", put.text.trim(), "--json"]);
+    assertEquals(JSON.parse(json.text).entries[0].name, "d/red\x1b[31m\nfake line\x7f\u0085");
+  });
+});
+
 Deno.test("gateway put refuses what the gateway would: a changed file, a name with a backslash", async () => {
   await withSetup(async (gw, dir) => {
     // In front of the gateway: holds an upload after its first piece until the test says.
@@ -469,21 +600,6 @@ Deno.test("gateway put refuses what the gateway would: a changed file, a name wi
       await proxy.shutdown();
     }
   }, { GATEWAY_TOKEN: "" });
-});
-
-Deno.test("gateway ls escapes control characters in names", async () => {
-  await withSetup(async (gw, dir) => {
-    await Deno.mkdir(`${dir}/d`);
-    await Deno.writeFile(`${dir}/d/red\x1b[31m\nfake line\x7f\u0085`, new Uint8Array(3));
-    const put = await cli(gw.url, ["put", `${dir}/d`]);
-    assertEquals(put.code, 0, put.stderr);
-    const ls = await cli(gw.url, ["ls", put.text.trim()]);
-    assertEquals(ls.code, 0, ls.stderr);
-    assertEquals(ls.text.split("\n").length, 2, ls.text);
-    assert(ls.text.endsWith("  d/red\\x1b[31m\\x0afake line\\x7f\\x85\n"), ls.text);
-    const json = await cli(gw.url, ["ls", put.text.trim(), "--json"]);
-    assertEquals(JSON.parse(json.text).entries[0].name, "d/red\x1b[31m\nfake line\x7f\u0085");
-  });
 });
 
 Deno.test("gateway exits 4 on a server that answers other than JSON, 70 on its own bugs", async () => {
