@@ -22,6 +22,7 @@ import { homeRoutes } from "./home.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { limitInFlight, observe, readCors } from "./middleware.ts";
 import { willowRoutes } from "./willow.ts";
+import { withBodyDeadline } from "../src/http/request_body.ts";
 
 export interface AppDeps {
   config: Config;
@@ -73,7 +74,17 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.onError((e, c) => errorResponse(c, e, metrics));
   keepHeadLengthUnsaid(app);
+  deadlineForBodies(app, config.sendTimeoutMs);
   return app;
+}
+
+/**
+ * Every request body read with the idle deadline the responses have (`GATEWAY_SEND_TIMEOUT`):
+ * a client that stops sending is answered 408 and leaves its in-flight place.
+ */
+function deadlineForBodies(app: Hono, idleMs: number): void {
+  const dispatch = app.fetch;
+  app.fetch = (request, ...rest) => dispatch(withBodyDeadline(request, idleMs), ...rest);
 }
 
 /** Statuses whose responses never have a body (Fetch standard, "null body status"). */

@@ -12,7 +12,12 @@ import {
   UploadReclaimedError,
   UploadTooLargeError,
 } from "../src/store/errors.ts";
-import { InvalidMediaTypeError, InvalidQueryError, RequestBodyError } from "../src/http/errors.ts";
+import {
+  InvalidMediaTypeError,
+  InvalidQueryError,
+  RequestBodyError,
+  RequestBodyStalledError,
+} from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { InvalidWillowValueError, WillowDecodeError } from "../src/willow/errors.ts";
 import {
@@ -67,6 +72,9 @@ export function classify(e: unknown): HttpError {
   if (e instanceof UploadReclaimedError) return new HttpError(408, "upload timed out", e.message);
   // The client that cut its own request off will not read this; it is not logged as a fault.
   if (e instanceof RequestBodyError) return new HttpError(400, "body interrupted", e.message);
+  if (e instanceof RequestBodyStalledError) {
+    return new HttpError(408, "request timeout", e.message, { Connection: "close" });
+  }
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
   const mapped = collectionError(e) ?? protocolError(e) ?? peerError(e) ?? willowError(e);
   if (mapped !== undefined) return mapped;

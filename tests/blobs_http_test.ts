@@ -587,6 +587,47 @@ Deno.test("blobs: a client that reads nothing for GATEWAY_SEND_TIMEOUT is cut an
   }, { GATEWAY_MAX_INFLIGHT: "1", GATEWAY_SEND_TIMEOUT: "300" });
 });
 
+Deno.test("a request body that stops arriving is 408 after GATEWAY_SEND_TIMEOUT and frees its place", async () => {
+  await withGateway(async (gw) => {
+    const { port } = new URL(gw.url);
+    // Headers promising 5,000 bytes, then 5 of them, then nothing, on a raw connection.
+    const stall = async (path: string) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+      await conn.write(new TextEncoder().encode(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n` +
+          "Content-Type: application/octet-stream\r\n\r\nhello",
+      ));
+      return conn;
+    };
+    const created = await fetch(`${gw.url}/willow/namespaces`, {
+      method: "POST",
+      body: JSON.stringify({ kind: "communal", public: true }),
+    });
+    const { namespace } = await created.json();
+    for (const path of ["/blobs", "/get", `/willow/${namespace}/entries`]) {
+      const conn = await stall(path);
+      // Its place is taken (the cap is 1) until the deadline frees it.
+      await new Promise((r) => setTimeout(r, 50));
+      const busy = await fetch(`${gw.url}/blobs/${"00".repeat(32)}`, { method: "HEAD" });
+      await busy.body?.cancel();
+      assertEquals(busy.status, 429, path);
+      const answer = new Uint8Array(4096);
+      const n = await conn.read(answer);
+      const text = new TextDecoder().decode(answer.subarray(0, n ?? 0));
+      assert(text.startsWith("HTTP/1.1 408"), `${path}: ${text.slice(0, 200)}`);
+      assert(text.includes('"error":"request timeout"'), text);
+      conn.close();
+      const free = await fetch(`${gw.url}/blobs/${"00".repeat(32)}`, { method: "HEAD" });
+      await free.body?.cancel();
+      assertEquals(free.status, 404, `${path}: the place is free again`);
+    }
+  }, {
+    GATEWAY_MAX_INFLIGHT: "1",
+    GATEWAY_SEND_TIMEOUT: "300",
+    GATEWAY_SECRET_KEY: "ab".repeat(32),
+  });
+});
+
 Deno.test("blobs: a method a resource does not serve is 405 with Allow; an unknown path 404", async () => {
   await withGateway(async (gw) => {
     const h = "ab".repeat(32);

@@ -43,3 +43,11 @@ export class InvalidQueryError extends Error {
 export class RequestBodyError extends Error {
   override name = "RequestBodyError";
 }
+
+/** The client sent nothing of its request body for `idleMs` while the gateway waited for it. */
+export class RequestBodyStalledError extends Error {
+  override name = "RequestBodyStalledError";
+  constructor(readonly idleMs: number) {
+    super(`the request body stalled: nothing arrived for ${idleMs} ms`);
+  }
+}

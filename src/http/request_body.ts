@@ -1,12 +1,51 @@
 /**
- * A request's body for the routes that stream it (uploads, iroh requests), with the runtime's
- * failures to read it (a client that disconnected, a body cut short of its `Content-Length`)
- * turned into `RequestBodyError`, so that they are told apart from the gateway's own faults.
+ * A request's body for the routes that stream it (uploads, iroh requests, Willow submissions),
+ * with the runtime's failures to read it (a client that disconnected, a body cut short of its
+ * `Content-Length`) turned into `RequestBodyError`, so that they are told apart from the
+ * gateway's own faults; and a deadline for a client that stops sending, which would otherwise
+ * hold its place among the requests in flight for as long as it keeps the connection open
+ * (nginx's `client_body_timeout`).
  *
  * @module
  */
 
-import { RequestBodyError } from "./errors.ts";
+import { RequestBodyError, RequestBodyStalledError } from "./errors.ts";
+
+/**
+ * `req` with a body that fails with `RequestBodyStalledError` once the gateway has waited
+ * `idleMs` for the client's next piece. Only waiting on the client counts: while the gateway is
+ * busy with what it has (backpressure), no clock runs.
+ */
+export function withBodyDeadline(req: Request, idleMs: number): Request {
+  if (req.body === null) return req;
+  const reader = req.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new RequestBodyStalledError(idleMs)), idleMs);
+      });
+      try {
+        const next = await Promise.race([reader.read(), stalled]);
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      } catch (e) {
+        if (e instanceof RequestBodyStalledError) reader.cancel(e).catch(() => {});
+        throw e;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  // Not `new Request(req, …)`: that copies `req.signal`, which Deno.serve warns about reading.
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
 
 /** The body of `req` (empty when it has none); read errors become `RequestBodyError`. */
 export function requestBody(req: Request): ReadableStream<Uint8Array> {
@@ -18,6 +57,7 @@ export function requestBody(req: Request): ReadableStream<Uint8Array> {
       try {
         next = await reader.read();
       } catch (e) {
+        if (e instanceof RequestBodyStalledError) throw e;
         throw new RequestBodyError(
           `the request body broke off: ${e instanceof Error ? e.message : String(e)}`,
           { cause: e },
