@@ -22,6 +22,7 @@ import {
   isValidEnumerationCapability,
 } from "../src/willow/enumeration_capability.ts";
 import { InvalidWillowValueError } from "../src/willow/errors.ts";
+import { KnownCapabilities } from "../src/willow/known_capabilities.ts";
 import {
   generateKeyPair,
   generateNamespaceKeyPair,
@@ -97,6 +98,29 @@ Deno.test("meadowcap: an owned chain of two delegations authorises its last rece
   // The owner's own capability covers every subspace.
   const anywhere = entryAt(ns, gemma.publicKey, ["x"]);
   assert(await isAuthorisedWrite(anywhere, await authorise(anywhere, root, alfie.secretKey)));
+});
+
+Deno.test("meadowcap: a chain with any one bad signature is invalid; validity is checked once", async () => {
+  const ns = await generateNamespaceKeyPair("owned");
+  const keys = await Promise.all([0, 1, 2, 3].map(() => generateKeyPair()));
+  let cap = await ownedCapability(ns, keys[0].publicKey, "read");
+  for (let i = 1; i < keys.length; i++) {
+    cap = await delegate(cap, keys[i - 1].secretKey, area("any", ["a"]), keys[i].publicKey);
+  }
+  assert(await isValidCapability(cap));
+  // The signatures are checked side by side: a bad one anywhere in the chain still fails it.
+  for (let i = 0; i < cap.delegations.length; i++) {
+    const signature = new Uint8Array(cap.delegations[i].signature) as Signature;
+    signature[7] ^= 1;
+    const delegations = cap.delegations.map((d, j) => j === i ? { ...d, signature } : d);
+    assert(!await isValidCapability({ ...cap, delegations }), `bad signature at ${i}`);
+  }
+  // The same capability decoded afresh (as from each request) is the one already checked.
+  const known = new KnownCapabilities();
+  const again = decode(encode((w) => writeMcCapability(w, cap)), readMcCapability);
+  const first = known.isValid(cap);
+  assert(known.isValid(again) === first, "one check for one capability");
+  assert(await first);
 });
 
 Deno.test("meadowcap: a communal chain stays in its user's subspace", async () => {

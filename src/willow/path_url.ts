@@ -1,6 +1,7 @@
 /**
  * Willow paths in URLs and JSON: each component as a `/`-prefixed segment, percent-encoded, so
- * that `/willow/<namespace>/<subspace>` plus the path string is the entry's URL.
+ * that `/willow/<namespace>/<subspace>` plus the path string is the entry's URL (but for
+ * components `.` and `..`, which URL parsers remove as dot segments: those take `?path=`).
  *
  * Components are arbitrary bytes: a segment's `%XX` escapes stand for bytes, other characters for
  * their UTF-8 encoding. The empty path is the empty string and a path of one empty component is

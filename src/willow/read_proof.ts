@@ -56,6 +56,7 @@ export async function readProofFailure(
   proof: ReadProof,
   request: ReadRequest,
   now = Date.now(),
+  isValid: (cap: McCapability) => Promise<boolean> = isValidCapability,
 ): Promise<string | undefined> {
   const cap = proof.capability;
   if (cap.accessMode !== "read") return "the capability is not a read capability";
@@ -74,6 +75,6 @@ export async function readProofFailure(
   if (!await verify(receiver(cap), proof.signature, message)) {
     return "the signature is not the capability receiver's over this request";
   }
-  if (!await isValidCapability(cap)) return "the capability is not valid";
+  if (!await isValid(cap)) return "the capability is not valid";
   return undefined;
 }

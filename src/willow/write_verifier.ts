@@ -11,14 +11,12 @@
  * @module
  */
 
-import { toHex } from "../blake3/hash.ts";
-import { hash } from "../blake3/tree.ts";
 import { encode } from "./codec.ts";
 import type { Entry } from "./entry.ts";
 import { writeEntry } from "./entry_encoding.ts";
 import type { Signature } from "./keys.ts";
-import { writeMcCapability } from "./capability_encoding.ts";
-import { isAuthorisedWrite, isValidCapability, type McCapability } from "./meadowcap.ts";
+import { KnownCapabilities } from "./known_capabilities.ts";
+import { isAuthorisedWrite, type McCapability } from "./meadowcap.ts";
 
 declare const authorisedBrand: unique symbol;
 
@@ -36,35 +34,8 @@ export interface AuthorisedEntry {
   readonly [authorisedBrand]: true;
 }
 
-interface Known {
-  readonly bytes: Uint8Array;
-  readonly id: Uint8Array;
-  valid?: Promise<boolean>;
-}
-
-/** How many capabilities' validity is remembered before the memory is cleared. */
-const CACHE_LIMIT = 4096;
-
 export class WriteVerifier {
-  /** By capability object, so a caller reusing one object skips even the encoding. */
-  readonly #byObject = new WeakMap<McCapability, Known>();
-  /** By canonic encoding, for capabilities decoded afresh from each request. */
-  readonly #byEncoding = new Map<string, Known>();
-
-  #known(cap: McCapability): Known {
-    const cached = this.#byObject.get(cap);
-    if (cached !== undefined) return cached;
-    const bytes = encode((w) => writeMcCapability(w, cap));
-    const hex = toHex(bytes);
-    let known = this.#byEncoding.get(hex);
-    if (known === undefined) {
-      if (this.#byEncoding.size >= CACHE_LIMIT) this.#byEncoding.clear();
-      known = { bytes, id: hash(bytes) };
-      this.#byEncoding.set(hex, known);
-    }
-    this.#byObject.set(cap, known);
-    return known;
-  }
+  readonly #known = new KnownCapabilities();
 
   /** The entry as an `AuthorisedEntry` if the token authorises it, else `undefined`. */
   async authorise(
@@ -72,11 +43,11 @@ export class WriteVerifier {
     capability: McCapability,
     signature: Signature,
   ): Promise<AuthorisedEntry | undefined> {
-    const known = this.#known(capability);
+    const known = this.#known.get(capability);
     const encoded = encode((w) => writeEntry(w, entry));
     const ok = await isAuthorisedWrite(entry, { capability, signature }, {
       encodedEntry: encoded,
-      isValid: (cap) => (known.valid ??= isValidCapability(cap)),
+      isValid: (cap) => this.#known.isValid(cap),
     });
     if (!ok) return undefined;
     return {

@@ -58,6 +58,7 @@ import { keys, type NamespaceRecord } from "./layout.ts";
 import { blobPayloads, grantPayload, type PayloadStore, revokePayload } from "./payloads.ts";
 import { SecretStore } from "./secret_store.ts";
 import { keepAlive } from "../../store/lease_keeper.ts";
+import { KnownCapabilities } from "../known_capabilities.ts";
 
 /** The digest of the empty payload. */
 const EMPTY_DIGEST = hash(new Uint8Array(0));
@@ -91,6 +92,8 @@ export interface PayloadInput {
 
 export class HostedNamespaces {
   readonly #kv: Deno.Kv;
+  /** Read capabilities seen in proofs: a reader sends the same one with every request. */
+  readonly #readCapabilities = new KnownCapabilities();
   readonly #blobs: BlobStore;
   readonly #payloads: PayloadStore;
   readonly entries: EntryStore;
@@ -368,7 +371,12 @@ export class HostedNamespaces {
     if (proof === undefined) {
       throw new NotAuthorisedError("this namespace is not public: send a read proof");
     }
-    const failure = await readProofFailure(proof, request);
+    const failure = await readProofFailure(
+      proof,
+      request,
+      Date.now(),
+      (cap) => this.#readCapabilities.isValid(cap),
+    );
     if (failure !== undefined) throw new NotAuthorisedError(failure);
     return record;
   }
