@@ -8,6 +8,7 @@
  * @module
  */
 
+import { enterCallerDir } from "./caller_dir.ts";
 import { type Hash, InvalidHashError, parseTypedHash, toHex } from "../src/blake3/hash.ts";
 import { Hasher } from "../src/blake3/hasher.ts";
 import { BaoDecoder } from "../src/bao/decode.ts";
@@ -270,9 +271,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  // `deno task` runs in the project's folder and says where it was called from in INIT_CWD:
-  // paths on the command line are the caller's.
-  const callerDir = Deno.env.get("INIT_CWD");
-  if (callerDir) Deno.chdir(callerDir);
+  enterCallerDir(3);
   Deno.exit(await main(Deno.args));
 }

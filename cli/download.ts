@@ -121,6 +121,8 @@ export async function downloadBlob(
   }
   const ctx = gatewayContext(source.gateway, source.client);
   const size = await provenSize(ctx, hash);
+  // One blob alone: its size is the whole (a collection's line counts all of its files).
+  if (options.base === undefined) progress.total = size;
   let kept = 0;
   if (placement.kind === "part" && await lengthOf(placement.part) > 0) {
     try {
@@ -147,7 +149,7 @@ export async function downloadBlob(
   } finally {
     file.close();
   }
-  await finishPlacement(path, placement);
+  await finishPlacement(placement);
   return { size, kept };
 }
 
@@ -185,7 +187,12 @@ export async function downloadCollection(
   // An empty collection is still a folder, as asked.
   await Deno.mkdir(into, { recursive: true });
   let done = 0, kept = 0;
-  for (const entry of listing.entries) {
+  // In name order, so that an entry `x` is written (through `x.part`) and renamed before an
+  // entry named `x.part` is: the other way round, `x` would take that file for its own leftover.
+  const ordered = listing.entries.toSorted((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+  for (const entry of ordered) {
     const path = entryPath(into, entry.name);
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
     const result = await downloadBlob(source, parseHash(entry.hash), path, progress, {

@@ -109,5 +109,7 @@ export function failure(e: unknown): { code: number; message: string } | undefin
 
 /** One of Deno's file system errors (not found, permission denied, is a directory, …). */
 function isFileSystemError(e: unknown): boolean {
-  return Object.values(Deno.errors).some((type) => e instanceof type);
+  if (Object.values(Deno.errors).some((type) => e instanceof type)) return true;
+  // Failures Deno has no class for (no space left, a name too long) carry the OS error number.
+  return e instanceof Error && /\(os error \d+\)/.test(e.message);
 }

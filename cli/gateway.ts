@@ -36,6 +36,7 @@ import { downloadBlob, downloadCollection, type Source } from "./download.ts";
 import { writeAll } from "./io.ts";
 import { HelpRequested, parseArgv, UsageError } from "./args.ts";
 import { EXIT, failure, UnsendableNameError, UploadMismatchError } from "./exit_codes.ts";
+import { enterCallerDir } from "./caller_dir.ts";
 import { idleTimeoutOf, withIdleTimeout } from "./idle_timeout.ts";
 import { finishPlacement, openPlacement, placeOutput } from "./output.ts";
 import { sentPieces } from "./sent_file.ts";
@@ -444,9 +445,16 @@ function stdout(): Promise<WritableStream<Uint8Array>> {
   );
 }
 
+/**
+ * Names of stdout itself: written as `-` is, not opened as a path (which would need every
+ * permission in Deno, and whose target, a file the shell redirected to, must not be replaced).
+ */
+const STDOUT_PATHS = new Set(["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
+
 async function get(run: Run): Promise<void> {
   const target = parseTarget(expectOne(run.options, "HASH|URL"));
-  const out = run.options.output;
+  const given = run.options.output;
+  const out = given !== undefined && STDOUT_PATHS.has(given) ? "-" : given;
   const whole = run.options.range === undefined;
   if (
     target.kind === "collection" ||
@@ -476,7 +484,7 @@ async function get(run: Run): Promise<void> {
     await streamTo(run, target, `get ${baseName(file)}`, async () => {
       return (await openPlacement(file, placement, true)).writable;
     });
-    return await finishPlacement(file, placement);
+    return await finishPlacement(placement);
   }
   const hash = await blobOf(run, target);
   const progress = run.progress(`get ${baseName(file)}`);
@@ -499,8 +507,12 @@ async function cat(run: Run): Promise<void> {
  * names hold no backslash, so the escape is unambiguous.
  */
 function printable(text: string): string {
-  // Cc is exactly U+0000–U+001F, U+007F and U+0080–U+009F.
-  return text.replace(/\p{Cc}/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  // Cc is exactly U+0000–U+001F, U+007F and U+0080–U+009F; Cf holds the invisible format
+  // characters, bidirectional overrides among them (which show `atxt.exe` for `a\u202eexe.txt`).
+  return text.replace(/[\p{Cc}\p{Cf}]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 async function ls(run: Run): Promise<void> {
@@ -606,16 +618,14 @@ export async function main(
       );
       return EXIT.internal;
     }
-    console.error(`${prefix}: ${known.message}`);
+    // Messages quote paths and names that a collection's maker chose.
+    console.error(`${prefix}: ${printable(known.message)}`);
     if (e instanceof UsageError) console.error("(gateway --help for usage)");
     return known.code;
   }
 }
 
 if (import.meta.main) {
-  // `deno task` runs in the project's folder and says where it was called from in INIT_CWD:
-  // paths on the command line are the caller's.
-  const callerDir = Deno.env.get("INIT_CWD");
-  if (callerDir) Deno.chdir(callerDir);
+  enterCallerDir(EXIT.local);
   Deno.exit(await main(Deno.args, Deno.env.toObject()));
 }

@@ -28,19 +28,34 @@ export type Placement =
   | { readonly kind: "present"; readonly size: number }
   /** A device or a pipe: written as it is, never truncated, resumed or renamed. */
   | { readonly kind: "direct" }
-  /** Written to `part` (resumed from what it holds), then renamed to OUT. */
-  | { readonly kind: "part"; readonly part: string };
+  /**
+   * Written to `part` (resumed from what it holds), then renamed to `target`: OUT, or the file
+   * a symbolic link at OUT names (the link stays a link).
+   */
+  | { readonly kind: "part"; readonly part: string; readonly target: string };
 
 /** A placement that takes bytes. */
 export type Writing = Exclude<Placement, { kind: "present" }>;
 
-async function statOrNone(path: string): Promise<Deno.FileInfo | undefined> {
+async function orNone<T>(look: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await Deno.stat(path);
+    return await look();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
+}
+
+/**
+ * Where OUT's bytes really go: OUT, or the path a symbolic link there resolves to (so that
+ * `--force` replaces the file the link names, never the link; a link to nothing is refused).
+ */
+async function resolved(path: string): Promise<string> {
+  const link = await orNone(() => Deno.lstat(path));
+  if (!link?.isSymlink) return path;
+  const target = await orNone(() => Deno.realPath(path));
+  if (target === undefined) throw new OutputExistsError(path, "is a symbolic link to nothing");
+  return target;
 }
 
 /** Whether the file at `path` hashes to `hash`: read and hashed here, nothing fetched. */
@@ -59,8 +74,17 @@ async function holds(path: string, hash: Hash): Promise<boolean> {
 export function placeOutput(path: string, force: boolean): Promise<Writing>;
 export function placeOutput(path: string, force: boolean, blob: Hash): Promise<Placement>;
 export async function placeOutput(path: string, force: boolean, blob?: Hash): Promise<Placement> {
-  const info = await statOrNone(path);
-  const part = { kind: "part", part: `${path}.part` } as const;
+  const target = await resolved(path);
+  const info = await orNone(() => Deno.stat(target));
+  const part = { kind: "part", part: `${target}.part`, target } as const;
+  // A `.part` that is a link or a device is not one this tool left: writing would go through it.
+  const partInfo = await orNone(() => Deno.lstat(part.part));
+  if (partInfo !== undefined && !partInfo.isFile) {
+    throw new OutputExistsError(
+      part.part,
+      "is not a regular file (this tool writes its downloads there)",
+    );
+  }
   if (info === undefined) return part;
   if (info.isDirectory) throw new OutputExistsError(path, "is a directory");
   if (!info.isFile) return { kind: "direct" };
@@ -86,6 +110,6 @@ export async function openPlacement(
 }
 
 /** Puts a written placement at `path`: a `.part`, complete and verified, becomes OUT. */
-export async function finishPlacement(path: string, placement: Writing): Promise<void> {
-  if (placement.kind === "part") await Deno.rename(placement.part, path);
+export async function finishPlacement(placement: Writing): Promise<void> {
+  if (placement.kind === "part") await Deno.rename(placement.part, placement.target);
 }

@@ -21,7 +21,7 @@ function withoutInitCwd(env: Record<string, string>): Record<string, string> {
 async function bao(args: string[], stdin?: Uint8Array) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
-    env: { INIT_CWD: "" },
+    env: { INIT_CWD: "/nonexistent" }, // not the task's GATEWAY_CLI_CWD: ignored
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",

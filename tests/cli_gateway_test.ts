@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { hash } from "../src/blake3/tree.ts";
+import { encodeCollectionMeta } from "../src/collection/collection.ts";
 import { directoryCollection } from "../src/collection/directory.ts";
 import { concat } from "./bao_helpers.ts";
 import { editBody, flipBit, startTamperingProxy } from "./client_proxy.ts";
@@ -26,8 +27,9 @@ interface Result {
 async function cli(gateway: string, args: string[], cwd?: string): Promise<Result> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
-    // INIT_CWD (set when the suite runs under `deno task`) would move the CLI elsewhere.
-    env: { GATEWAY_URL: gateway, GATEWAY_TOKEN: "", NO_COLOR: "1", INIT_CWD: "" },
+    // INIT_CWD (set when the suite runs under `deno task`) is left as it is: only the task's
+    // GATEWAY_CLI_CWD moves the CLI.
+    env: { GATEWAY_URL: gateway, GATEWAY_TOKEN: "", NO_COLOR: "1", INIT_CWD: "/nonexistent" },
     cwd,
     stdin: "null",
   }).output();
@@ -420,7 +422,7 @@ Deno.test("gateway --timeout counts only waits on the network: slow transfers an
       // A reader that takes its time (nothing reads the pipe for 2 s) is not the network's fault.
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", CLI, "cat", body.hash!, "--timeout", "0.5"],
-        env: { GATEWAY_URL: gw.url, GATEWAY_TOKEN: "", NO_COLOR: "1", INIT_CWD: "" },
+        env: { GATEWAY_URL: gw.url, GATEWAY_TOKEN: "", NO_COLOR: "1" },
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -634,7 +636,7 @@ Deno.test("gateway exits 4 on a server that answers other than JSON, 70 on its o
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--preload", `${dir}/inject.ts`, CLI, "put", `${dir}/f`],
-      env: { GATEWAY_URL: url, NO_COLOR: "1", INIT_CWD: "" },
+      env: { GATEWAY_URL: url, NO_COLOR: "1" },
       stdin: "null",
     }).output();
     assertEquals(
@@ -645,4 +647,65 @@ Deno.test("gateway exits 4 on a server that answers other than JSON, 70 on its o
     await html.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("gateway get: links, stdout by name, names in messages, entries x.part and x, OS errors", async () => {
+  await withSetup(async (gw, dir) => {
+    const data = randomBytes(2 * GROUP + 5, seededRandom(808));
+    const h = (await upload(gw.url, data)).body.hash!;
+
+    // A link at OUT: `--force` replaces the file it names, and the link stays a link.
+    await Deno.writeTextFile(`${dir}/target.txt`, "mine");
+    await Deno.symlink(`${dir}/target.txt`, `${dir}/link`);
+    assertEquals((await cli(gw.url, ["get", h, "-o", `${dir}/link`])).code, 6);
+    const forced = await cli(gw.url, ["get", h, "-o", `${dir}/link`, "--force"]);
+    assertEquals(forced.code, 0, forced.stderr);
+    assert((await Deno.lstat(`${dir}/link`)).isSymlink);
+    assertEquals(await Deno.readFile(`${dir}/target.txt`), data);
+    // A link to nothing is refused, even with --force.
+    await Deno.symlink(`${dir}/nowhere`, `${dir}/dangling`);
+    const dangling = await cli(gw.url, ["get", h, "-o", `${dir}/dangling`, "--force"]);
+    assertEquals([dangling.code, await exists(`${dir}/nowhere`)], [6, false]);
+    // A link at OUT.part (someone else's) is not written through.
+    await Deno.writeTextFile(`${dir}/precious.txt`, "precious");
+    await Deno.symlink(`${dir}/precious.txt`, `${dir}/out.part`);
+    const through = await cli(gw.url, ["get", h, "-o", `${dir}/out`]);
+    assertEquals(through.code, 6, through.stderr);
+    assertEquals(await Deno.readTextFile(`${dir}/precious.txt`), "precious");
+
+    // stdout by its device name is stdout, with the task's permissions (no -A needed).
+    const named = await cli(gw.url, ["get", h, "-o", "/dev/stdout"]);
+    assertEquals([named.code, named.stdout], [0, data], named.stderr);
+
+    // A name in the way, with escape sequences in it: the message shows them escaped.
+    const odd = `${dir}/x\x1b[2J`;
+    await Deno.writeTextFile(odd, "in the way");
+    const inTheWay = await cli(gw.url, ["get", h, "-o", odd]);
+    assertEquals(inTheWay.code, 6);
+    assert(inTheWay.stderr.includes("x\\x1b[2J") && !inTheWay.stderr.includes("\x1b"));
+
+    // A failure Deno has no class for (a name too long) is local: exit 6, not 70.
+    const long = await cli(gw.url, ["get", h, "-o", `${dir}/${"n".repeat(300)}`]);
+    assertEquals(long.code, 6, long.stderr);
+
+    // A collection listing `x.part` before `x`: both arrive whole.
+    const files = [new TextEncoder().encode("the part"), new TextEncoder().encode("the x")];
+    const names = ["d/x.part", "d/x"];
+    const hashes = [];
+    for (const f of files) hashes.push(hash(f));
+    for (const f of files) await upload(gw.url, f);
+    const meta = new Uint8Array(encodeCollectionMeta(names));
+    await upload(gw.url, meta);
+    const seq = concat([hash(meta), ...hashes]);
+    await upload(gw.url, seq);
+    const got = await cli(gw.url, [
+      "get",
+      `${gw.url}/collections/${toHex(hash(seq))}`,
+      "-o",
+      `${dir}/c`,
+    ]);
+    assertEquals(got.code, 0, got.stderr);
+    assertEquals(await Deno.readFile(`${dir}/c/d/x.part`), files[0]);
+    assertEquals(await Deno.readFile(`${dir}/c/d/x`), files[1]);
+  });
 });
