@@ -628,6 +628,41 @@ Deno.test("a request body that stops arriving is 408 after GATEWAY_SEND_TIMEOUT 
   });
 });
 
+Deno.test("a refused request whose body is never read has its connection closed", async () => {
+  await withGateway(async (gw) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(gw.url).port) });
+    try {
+      const body = "x".repeat(200_000);
+      // Not a loopback name, no token: 403 before the body is read.
+      await conn.write(
+        new TextEncoder().encode(
+          `POST /blobs HTTP/1.1\r\nHost: example.org\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ).subarray(0, 64 * 1024),
+      );
+      const buf = new Uint8Array(64 * 1024);
+      let text = "", closed = false;
+      const deadline = Date.now() + 5000;
+      while (!closed && Date.now() < deadline) {
+        const n = await Promise.race([
+          // A reset (the server closed with the body unread) is closed too.
+          conn.read(buf).catch((e) => {
+            if (e instanceof Deno.errors.ConnectionReset) return null;
+            throw e;
+          }),
+          new Promise<"slow">((r) => setTimeout(() => r("slow"), 200)),
+        ]);
+        if (n === "slow") continue;
+        if (n === null) closed = true;
+        else text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      assert(text.startsWith("HTTP/1.1 403"), text.slice(0, 100));
+      assert(closed, "the server closed the connection");
+    } finally {
+      conn.close();
+    }
+  });
+});
+
 Deno.test("blobs: a method a resource does not serve is 405 with Allow; an unknown path 404", async () => {
   await withGateway(async (gw) => {
     const h = "ab".repeat(32);

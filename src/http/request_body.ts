@@ -17,10 +17,14 @@ import { RequestBodyError, RequestBodyStalledError } from "./errors.ts";
  * busy with what it has (backpressure), no clock runs.
  */
 export function withBodyDeadline(req: Request, idleMs: number): Request {
-  if (req.body === null) return req;
-  const reader = req.body.getReader();
+  const inner = req.body;
+  if (inner === null) return req;
+  // Taken at the first read, not before: Deno closes a connection whose unread body is still
+  // unlocked once its response is sent, and keeps open (for ever) one whose body is locked.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      reader ??= inner.getReader();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new RequestBodyStalledError(idleMs)), idleMs);
@@ -36,7 +40,7 @@ export function withBodyDeadline(req: Request, idleMs: number): Request {
         clearTimeout(timer);
       }
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => (reader ?? inner).cancel(reason),
   }, { highWaterMark: 0 });
   // Not `new Request(req, …)`: that copies `req.signal`, which Deno.serve warns about reading.
   return new Request(req.url, {
