@@ -17,14 +17,18 @@ import { RequestBodyError, RequestBodyStalledError } from "./errors.ts";
  * busy with what it has (backpressure), no clock runs.
  */
 export function withBodyDeadline(req: Request, idleMs: number): Request {
-  const inner = req.body;
-  if (inner === null) return req;
-  // Taken at the first read, not before: Deno closes a connection whose unread body is still
-  // unlocked once its response is sent, and keeps open (for ever) one whose body is locked.
+  if (req.method === "GET" || req.method === "HEAD") return req;
+  // `req.body` is not even looked at before the first read: once it is, Deno ends the connection
+  // of a request whose body goes unread (a refusal) as soon as the response is sent, and the
+  // client, still sending, sees a reset instead of the answer; once it is locked, Deno keeps the
+  // connection open for good.
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      reader ??= inner.getReader();
+      if (reader === undefined) {
+        if (req.body === null) return controller.close();
+        reader = req.body.getReader();
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new RequestBodyStalledError(idleMs)), idleMs);
@@ -40,7 +44,7 @@ export function withBodyDeadline(req: Request, idleMs: number): Request {
         clearTimeout(timer);
       }
     },
-    cancel: (reason) => (reader ?? inner).cancel(reason),
+    cancel: (reason) => reader?.cancel(reason),
   }, { highWaterMark: 0 });
   // Not `new Request(req, …)`: that copies `req.signal`, which Deno.serve warns about reading.
   return new Request(req.url, {
