@@ -13,8 +13,9 @@ import { RequestBodyError, RequestBodyStalledError } from "./errors.ts";
 
 /**
  * `req` with a body that fails with `RequestBodyStalledError` once the gateway has waited
- * `idleMs` for the client's next piece. Only waiting on the client counts: while the gateway is
- * busy with what it has (backpressure), no clock runs.
+ * `idleMs` for the client's next piece, and with `RequestBodyError` when the runtime cannot read
+ * it. Only waiting on the client counts: while the gateway is busy with what it has
+ * (backpressure), no clock runs.
  */
 export function withBodyDeadline(req: Request, idleMs: number): Request {
   if (req.method === "GET" || req.method === "HEAD") return req;
@@ -38,8 +39,14 @@ export function withBodyDeadline(req: Request, idleMs: number): Request {
         if (next.done) controller.close();
         else controller.enqueue(next.value);
       } catch (e) {
-        if (e instanceof RequestBodyStalledError) reader.cancel(e).catch(() => {});
-        throw e;
+        if (e instanceof RequestBodyStalledError) {
+          reader.cancel(e).catch(() => {});
+          throw e;
+        }
+        throw new RequestBodyError(
+          `the request body broke off: ${e instanceof Error ? e.message : String(e)}`,
+          { cause: e },
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -55,25 +62,10 @@ export function withBodyDeadline(req: Request, idleMs: number): Request {
   } as RequestInit);
 }
 
-/** The body of `req` (empty when it has none); read errors become `RequestBodyError`. */
+/**
+ * The body of `req` (empty when it has none), as the routes that stream it read it: the app
+ * serves every request through `withBodyDeadline`, so its read errors are already typed.
+ */
 export function requestBody(req: Request): ReadableStream<Uint8Array> {
-  if (req.body === null) return ReadableStream.from<Uint8Array>([]);
-  const reader = req.body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch (e) {
-        if (e instanceof RequestBodyStalledError) throw e;
-        throw new RequestBodyError(
-          `the request body broke off: ${e instanceof Error ? e.message : String(e)}`,
-          { cause: e },
-        );
-      }
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
+  return req.body ?? ReadableStream.from<Uint8Array>([]);
 }
