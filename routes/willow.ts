@@ -5,7 +5,11 @@
 import { type Context, Hono } from "hono";
 import { fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
 import { blobResponse } from "../src/http/blob_response.ts";
-import { InvalidQueryError } from "../src/http/errors.ts";
+import {
+  InvalidQueryError,
+  RequestBodyError,
+  RequestBodyStalledError,
+} from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 import type { Config } from "../src/config.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
@@ -132,7 +136,9 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
     body = await c.req.json();
-  } catch {
+  } catch (e) {
+    // A body that stalled or broke off is the transport's failure, not bad JSON (408, 400).
+    if (e instanceof RequestBodyStalledError || e instanceof RequestBodyError) throw e;
     throw new HttpError(400, "invalid body", "expected a JSON object");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
