@@ -74,17 +74,19 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.onError((e, c) => errorResponse(c, e, metrics));
   keepHeadLengthUnsaid(app);
-  deadlineForBodies(app, config.sendTimeoutMs);
+  deadlineForBodies(app, config.sendTimeoutMs, metrics);
   return app;
 }
 
 /**
  * Every request body read with the idle deadline the responses have (`GATEWAY_SEND_TIMEOUT`):
- * a client that stops sending is answered 408 and leaves its in-flight place.
+ * a client that stops sending is answered 408 and leaves its in-flight place. The bytes read are
+ * counted as they arrive.
  */
-function deadlineForBodies(app: Hono, idleMs: number): void {
+function deadlineForBodies(app: Hono, idleMs: number, metrics: Metrics): void {
   const dispatch = app.fetch;
-  app.fetch = (request, ...rest) => dispatch(withBodyDeadline(request, idleMs), ...rest);
+  const received = (bytes: number) => metrics.bytesIn.add(bytes);
+  app.fetch = (request, ...rest) => dispatch(withBodyDeadline(request, idleMs, received), ...rest);
 }
 
 /** Statuses whose responses never have a body (Fetch standard, "null body status"). */

@@ -58,7 +58,6 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     }
     const body = requestBody(c.req.raw);
     const result = await store.import(body, { maxSize: deps.maxUpload });
-    metrics.bytesIn.add(result.size);
     const hex = toHex(result.hash);
     c.header("Location", `/blobs/${hex}`);
     return c.json({ hash: hex, size: result.size }, result.created ? 201 : 200);

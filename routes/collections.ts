@@ -56,7 +56,6 @@ export function collectionRoutes(deps: CollectionRouteDeps): Hono {
     const body = requestBody(c.req.raw);
     const entries = archiveEntries(c.req.header("Content-Type") ?? null, body, deps.maxUpload);
     const result = await importCollection(store, entries);
-    metrics.bytesIn.add(result.bytes);
     const hex = toHex(result.collection.hash);
     c.header("Location", `/collections/${hex}`);
     const listed = result.entries.map((e) => ({ name: e.name, hash: toHex(e.hash), size: e.size }));

@@ -341,7 +341,6 @@ export function willowRoutes(deps: WillowRouteDeps): Hono {
       body,
       maxSize: maxUpload,
     });
-    deps.metrics.bytesIn.add(Number(entry.payloadLength));
     return c.json(
       { ...outcomeJson(outcome), entry: entryJson(entry) },
       outcome.status === "stored" ? 201 : 200,

@@ -49,7 +49,7 @@ export class Metrics {
   );
   readonly bytesIn = new Metric(
     "gateway_received_bytes_total",
-    "Request body bytes taken in (uploads, protocol requests).",
+    "Request body bytes read, whatever became of the request.",
     "counter",
   );
   readonly bytesOut = new Metric(

@@ -766,6 +766,29 @@ Deno.test("blobs: one log line per response with the bytes sent, in memory or st
   }
 });
 
+Deno.test("metrics: every request body byte read is counted, whatever became of the request", async () => {
+  await withGateway(async (gw) => {
+    const received = async () =>
+      metricValue(await (await fetch(`${gw.url}/metrics`)).text(), "gateway_received_bytes_total");
+    assertEquals(await received(), 0);
+    // Stored.
+    assertEquals((await upload(gw.url, randomBytes(1000, seededRandom(1)))).status, 201);
+    assertEquals(await received(), 1000);
+    // Refused once past the limit, with no length declared: what was read counts.
+    const tooLarge = ReadableStream.from([
+      randomBytes(600, seededRandom(2)),
+      randomBytes(600, seededRandom(3)),
+    ]);
+    assertEquals((await upload(gw.url, tooLarge)).status, 413);
+    const afterRefusal = await received();
+    assert(afterRefusal >= 2000 && afterRefusal <= 2200, `${afterRefusal}`);
+    // A protocol request's body (not an upload) is received bytes too.
+    const get = await fetch(`${gw.url}/get`, { method: "POST", body: new Uint8Array(7) });
+    await get.body?.cancel();
+    assertEquals(await received(), afterRefusal + 7);
+  }, { GATEWAY_MAX_UPLOAD: "1000" });
+});
+
 Deno.test("metrics: invented methods share one label, and routes are counted by pattern", async () => {
   await withGateway(async (gw) => {
     for (let i = 0; i < 20; i++) {

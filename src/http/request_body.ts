@@ -4,7 +4,9 @@
  * `Content-Length`) turned into `RequestBodyError`, so that they are told apart from the
  * gateway's own faults; and a deadline for a client that stops sending, which would otherwise
  * hold its place among the requests in flight for as long as it keeps the connection open
- * (nginx's `client_body_timeout`).
+ * (nginx's `client_body_timeout`). Bytes are counted here, as they arrive, so that what a client
+ * sent is seen whatever became of its request (an upload refused or cut off half-way, a body of a
+ * route that is not an upload).
  *
  * @module
  */
@@ -15,9 +17,13 @@ import { RequestBodyError, RequestBodyStalledError } from "./errors.ts";
  * `req` with a body that fails with `RequestBodyStalledError` once the gateway has waited
  * `idleMs` for the client's next piece, and with `RequestBodyError` when the runtime cannot read
  * it. Only waiting on the client counts: while the gateway is busy with what it has
- * (backpressure), no clock runs.
+ * (backpressure), no clock runs. `received` learns the length of every piece read.
  */
-export function withBodyDeadline(req: Request, idleMs: number): Request {
+export function withBodyDeadline(
+  req: Request,
+  idleMs: number,
+  received: (bytes: number) => void,
+): Request {
   if (req.method === "GET" || req.method === "HEAD") return req;
   // `req.body` is not even looked at before the first read: once it is, Deno ends the connection
   // of a request whose body goes unread (a refusal) as soon as the response is sent, and the
@@ -37,7 +43,10 @@ export function withBodyDeadline(req: Request, idleMs: number): Request {
       try {
         const next = await Promise.race([reader.read(), stalled]);
         if (next.done) controller.close();
-        else controller.enqueue(next.value);
+        else {
+          received(next.value.byteLength);
+          controller.enqueue(next.value);
+        }
       } catch (e) {
         if (e instanceof RequestBodyStalledError) {
           reader.cancel(e).catch(() => {});
