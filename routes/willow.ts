@@ -5,11 +5,7 @@
 import { type Context, Hono } from "hono";
 import { fromHex, type Hash, toHex } from "../src/blake3/hash.ts";
 import { blobResponse } from "../src/http/blob_response.ts";
-import {
-  InvalidQueryError,
-  RequestBodyError,
-  RequestBodyStalledError,
-} from "../src/http/errors.ts";
+import { InvalidQueryError } from "../src/http/errors.ts";
 import type { Metrics } from "../src/metrics.ts";
 import type { Config } from "../src/config.ts";
 import type { BlobStore } from "../src/store/blob_store.ts";
@@ -133,12 +129,13 @@ function times(from: bigint | undefined, to: bigint | undefined): TimeRange {
 }
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  // Read before parsing: a body that stalls or breaks off fails as such (408, 400), and only
+  // what was read whole but is not JSON is an invalid body.
+  const text = await c.req.text();
   let body: unknown;
   try {
-    body = await c.req.json();
-  } catch (e) {
-    // A body that stalled or broke off is the transport's failure, not bad JSON (408, 400).
-    if (e instanceof RequestBodyStalledError || e instanceof RequestBodyError) throw e;
+    body = JSON.parse(text);
+  } catch {
     throw new HttpError(400, "invalid body", "expected a JSON object");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
