@@ -160,6 +160,8 @@ export function errorResponse(c: Context, e: unknown, metrics: Metrics): Respons
   const err = classify(e);
   if (e instanceof BaoError) metrics.verificationFailures.add(1, { source: "store" });
   if (err.status === 500 && !(e instanceof BaoError)) console.error(e);
+  // An error says how things stand now (a missing blob may arrive a moment later): not cached.
+  c.header("Cache-Control", "no-store");
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json({ error: err.error, detail: err.detail }, err.status);
 }

@@ -294,6 +294,28 @@ Deno.test("peers: after B restarts it still holds what it fetched, and says so",
         headers: { Range: "bytes=0-999", "Cache-Control": "only-if-cached" },
       });
       assertEquals(await bytes(again), data.subarray(0, 1000));
+      // A HEAD answers as the GET would, without reading: 412 under only-if-cached for what
+      // is not all here, plain (a HEAD ignores Range: the whole blob) or as Bao (where Range
+      // chooses the chunks, for HEAD too).
+      const blobUrl = `${b2.url}/blobs/${body.hash}`;
+      for (
+        const [url, range, status] of [
+          [blobUrl, undefined, 412],
+          [`${blobUrl}?format=bao&chunks=0..16`, undefined, 200],
+          [`${blobUrl}?format=bao`, "bytes=0-999", 200],
+          [`${blobUrl}?format=bao`, "bytes=0-99999", 412],
+          [`${blobUrl}?format=bao`, undefined, 412],
+        ] as const
+      ) {
+        const headers: Record<string, string> = { "Cache-Control": "only-if-cached" };
+        if (range !== undefined) headers.Range = range;
+        const [head, get] = await Promise.all(
+          ["HEAD", "GET"].map((method) => fetch(url, { method, headers })),
+        );
+        await get.body?.cancel();
+        assertEquals([head.status, get.status], [status, status], `${url} ${range}`);
+        assertEquals(head.headers.get("Cache-Control"), get.headers.get("Cache-Control"));
+      }
     } finally {
       await b2.close();
     }
@@ -497,6 +519,8 @@ Deno.test("peers: only-if-cached gets 412 without asking peers", async () => {
       headers: { "Cache-Control": "max-age=0, only-if-cached" },
     });
     assertEquals(res.status, 412);
+    // Not here now; it may be a moment later: no cache keeps the refusal.
+    assertEquals(res.headers.get("Cache-Control"), "no-store");
     assertEquals((await res.json()).error, "not cached");
     const m = await (await fetch(`${a.url}/metrics`)).text();
     assertEquals(

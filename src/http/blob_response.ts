@@ -52,6 +52,12 @@ export interface ServableBlob {
   read(start: number, end: number): AsyncIterable<Uint8Array>;
   /** The encoding (k = 4, no size header) of `ranges`, every item checked before it goes. */
   encode(ranges: ChunkRanges): AsyncIterable<Uint8Array>;
+  /**
+   * Throws what reading `chunks` would throw before its first byte (a blob held in part under
+   * `only-if-cached`, or with no peers to ask), without reading: a HEAD must answer as the GET
+   * would, and must not read the blob. Absent when every chunk can be served.
+   */
+  precheck?(chunks: ChunkRanges): void;
 }
 
 /** A blob stored whole in one source (the store, memory) as a `ServableBlob`. */
@@ -161,6 +167,7 @@ export async function blobResponse(
   if (decision.kind === "unsatisfiable") return refusal(416, headers, blob);
   if (decision.kind === "ignore") {
     headers.set("Content-Length", String(blob.size));
+    if (isHead) blob.precheck?.(ChunkRanges.fromBytes(0, blob.size));
     if (isHead || blob.size === 0) return new Response(null, { status: 200, headers });
     const body = blob.read(0, blob.size);
     return await verifiedResponse(body, { ...options, length: blob.size }, {
@@ -236,6 +243,7 @@ async function baoResponse(
   if (outcome === "precondition-failed") return refusal(412, headers, blob);
   const length = query.isEmpty ? 0 : 8 + encodedLength(tree, truncated);
   headers.set("Content-Length", String(length));
+  if (request.method === "HEAD") blob.precheck?.(tree.chunksRead(query));
   if (request.method === "HEAD" || length === 0) {
     return new Response(null, { status: 200, headers });
   }

@@ -136,6 +136,7 @@ export class BlobAccess {
       name: options.name,
       read: (start, end) => store.holding(hash, readPart(start, end)),
       encode: (ranges) => store.holding(hash, encodePart(ranges)),
+      precheck: (chunks) => void needPeers(chunks),
     };
 
     async function* readPart(start: number, end: number): AsyncGenerator<Uint8Array> {
