@@ -6,10 +6,14 @@
 import { Hono } from "hono";
 import { parseHash, toHex } from "../src/blake3/hash.ts";
 import { BaoError } from "../src/bao/errors.ts";
-import { evaluatePreconditions, formatEntityTag } from "../src/http/conditional.ts";
+import {
+  evaluatePreconditions,
+  formatEntityTag,
+  selectionEntityTag,
+} from "../src/http/conditional.ts";
 import { verifiedBody } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
-import { decodeRangesQuery, getResponseTag } from "../src/protocol/get_query.ts";
+import { decodeRangesQuery } from "../src/protocol/get_query.ts";
 import {
   getRequest,
   MAX_MESSAGE_SIZE,
@@ -85,7 +89,8 @@ export function getRoutes(deps: GetRouteDeps): Hono {
       parseHash(c.req.param("hash")),
       decodeRangesQuery(c.req.query("ranges")),
     );
-    const tag = { weak: false, opaque: getResponseTag(request) };
+    // Named by the hash and the canonical ranges: every spelling of them shares it.
+    const tag = selectionEntityTag(request.hash, "get", request.ranges.encode());
     const headers = { "ETag": formatEntityTag(tag), "Cache-Control": IMMUTABLE };
     if (visible(await store.stat(request.hash)) === undefined) {
       throw new HttpError(404, "not found", `blob ${toHex(request.hash)} is not here`);

@@ -17,11 +17,13 @@ import { readVerifiedExact } from "../bao/read.ts";
 import { BaoTree, IROH_K } from "../bao/tree.ts";
 import { encodedLength } from "../bao/walk.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import { encodeRangeSpec } from "../ranges/range_spec.ts";
 import {
   blobEntityTag,
   type EntityTag,
   evaluatePreconditions,
   formatEntityTag,
+  selectionEntityTag,
 } from "./conditional.ts";
 import { inlineDisposition } from "./content_disposition.ts";
 import { contentTypeFromName, DEFAULT_CONTENT_TYPE, parseMediaType } from "./content_type.ts";
@@ -229,10 +231,9 @@ async function baoResponse(
   }
   const tree = new BaoTree(blob.size, IROH_K);
   const truncated = query.truncate(blob.size);
-  const etag: EntityTag = {
-    weak: false,
-    opaque: query.isAll ? `${toHex(blob.hash)}.bao` : `${toHex(blob.hash)}.bao.${query}`,
-  };
+  const etag: EntityTag = query.isAll
+    ? { weak: false, opaque: `${toHex(blob.hash)}.bao` }
+    : selectionEntityTag(blob.hash, "bao", encodeRangeSpec(query));
   const headers = commonHeaders(blob, etag);
   headers.set("Content-Type", BAO_CONTENT_TYPE);
   headers.set("Vary", "Range");

@@ -11,6 +11,7 @@
  */
 
 import { type Hash, toHex } from "../blake3/hash.ts";
+import { hash as blake3 } from "../blake3/tree.ts";
 import { trimOws } from "./syntax.ts";
 
 /**
@@ -25,6 +26,16 @@ export interface EntityTag {
 /** The strong tag `"<64 hex>"` of a blob: content-addressed bytes never change under it. */
 export function blobEntityTag(hash: Hash): EntityTag {
   return { weak: false, opaque: toHex(hash) };
+}
+
+/**
+ * The strong tag of a representation that ranges choose from a blob (a Bao encoding, a Get
+ * response): the hash, what it is, and 96 bits of the BLAKE3 of the canonical ranges. Spellings
+ * of the same ranges share it, different ranges never do, and it stays short however many
+ * ranges were asked for (a header that echoed them grew to the size of the query).
+ */
+export function selectionEntityTag(hash: Hash, kind: string, ranges: Uint8Array): EntityTag {
+  return { weak: false, opaque: `${toHex(hash)}.${kind}.${toHex(blake3(ranges).subarray(0, 12))}` };
 }
 
 /** The `ETag` field value of a tag (§8.8.3 `entity-tag = [ weak ] opaque-tag`). */

@@ -7,11 +7,8 @@
  * @module
  */
 
-import { toHex } from "../blake3/hash.ts";
-import { hash as blake3 } from "../blake3/tree.ts";
 import { ChunkRangesSeq } from "../ranges/range_spec.ts";
 import { DecodeError } from "./decode_error.ts";
-import type { GetRequest } from "./request.ts";
 
 const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 
@@ -39,14 +36,4 @@ export function decodeRangesQuery(text: string | undefined): ChunkRangesSeq {
   if (bare.length % 4 === 1) throw new DecodeError("ranges is not base64url", 0);
   const binary = atob(bare.replaceAll("-", "+").replaceAll("_", "/"));
   return ChunkRangesSeq.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
-}
-
-/**
- * The entity tag of a Get's response: the hash, and a digest of the canonical ranges, so that
- * spellings of the same ranges share it and different ranges never do. The response is
- * immutable: it is fixed by the hash and the ranges, or it is cut and never completes.
- */
-export function getResponseTag(request: GetRequest): string {
-  const digest = blake3(request.ranges.encode()).subarray(0, 12);
-  return `${toHex(request.hash)}.get.${base64url(digest)}`;
 }
