@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { Metrics } from "./src/metrics.ts";
 import { BlobStore } from "./src/store/blob_store.ts";
+import { claimGcTurn } from "./src/store/gc_turn.ts";
 import { openKv, openReaders } from "./src/store/open_kv.ts";
 import { verifyOn } from "./src/willow/keys.ts";
 import { verifyPoolForThisMachine } from "./src/willow/verify_pool.ts";
@@ -66,11 +67,14 @@ stopGracefullyOnSignals(server, {
 
 if (config.gcIntervalMs > 0) {
   // The next collection is timed from the end of the last: on a large store one can outlast the
-  // interval, and overlapping walks would only compete for the KV.
+  // interval, and overlapping walks would only compete for the KV. Instances on one KV take
+  // turns, so a cold start or a restart does not walk the store again so soon.
   const collect = async () => {
     try {
-      const report = await store.gc();
-      console.log(JSON.stringify({ time: new Date().toISOString(), gc: report }));
+      if (await claimGcTurn(kv, config.gcIntervalMs)) {
+        const report = await store.gc();
+        console.log(JSON.stringify({ time: new Date().toISOString(), gc: report }));
+      }
     } catch (e) {
       console.error("gc failed:", e);
     }

@@ -141,6 +141,8 @@ export const DEFAULTS = {
  */
 function listenAddress(text: string | undefined, ignored: string[]): string {
   if (text === undefined) return DEFAULTS.hostname;
+  // `[::1]` as in a URL: the address is what is inside the brackets.
+  if (text.startsWith("[") && text.endsWith("]") && text.includes(":")) return text.slice(1, -1);
   if (text === "localhost" || /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(":")) {
     return text;
   }

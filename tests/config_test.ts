@@ -66,6 +66,8 @@ Deno.test("config: a HOSTNAME that is a name (Docker sets the container's) is ig
     const c = loadConfig({ HOSTNAME: address });
     assertEquals([c.hostname, c.ignored], [address, []]);
   }
+  // As written in a URL: the address inside the brackets (it was logged as `[[::1]]`).
+  assertEquals(loadConfig({ HOSTNAME: "[::1]" }).hostname, "::1");
   const c = loadConfig({ HOSTNAME: "3f4e5a6b7c8d" });
   assertEquals(c.hostname, "127.0.0.1");
   assertEquals(c.ignored.length, 1);

@@ -136,6 +136,8 @@ export const keys = {
   trash: (dataId: string) => ["trash", dataId] as const,
   releases: ["release"] as const,
   release: (hash: Hash) => ["release", hash] as const,
+  /** When the last scheduled collection started, by any instance (see `claimGcTurn`). */
+  gcTurn: ["gc-turn"] as const,
 };
 
 /** A lease: a holder whose owner is alive while `updatedAt` keeps moving. */
