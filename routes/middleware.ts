@@ -4,6 +4,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
+import { matchedRoutes } from "hono/route";
+import { METHOD_NAME_ALL } from "hono/router";
 import { bodyInMemory } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { HttpError } from "./errors.ts";
@@ -153,8 +155,7 @@ export function observe(
       end();
       throw e;
     }
-    // The route pattern, not the path: one label per route however many hashes are asked for.
-    const route = c.req.routePath;
+    const route = routeLabel(c);
     const status = c.res.status;
     metrics.requests.add(1, { route, method: methodLabel(c.req.method), status: String(status) });
     let sent = 0;
@@ -188,6 +189,19 @@ export function observe(
     }, done);
     c.res = new Response(body, c.res);
   };
+}
+
+/**
+ * The route pattern, not the path: one label per route however many hashes are asked for. A
+ * request refused before its handler ran (429 beyond the in-flight cap) is counted under the
+ * route it asked for, not under the middleware that refused it; one that no route serves (404,
+ * 405) under `/*`.
+ */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  const answered = routes[c.req.routeIndex];
+  if (answered !== undefined && answered.method !== METHOD_NAME_ALL) return answered.path;
+  return routes.find((r) => r.method !== METHOD_NAME_ALL)?.path ?? "/*";
 }
 
 /**

@@ -521,6 +521,11 @@ Deno.test("blobs: 429 with Retry-After beyond the in-flight cap; health stays re
     assertEquals((await slow).status, 201);
     const m = await (await fetch(`${gw.url}/metrics`)).text();
     assertEquals(metricValue(m, "gateway_requests_rejected_total"), 1);
+    // Counted under the route it asked for, not the middleware that refused it.
+    assertEquals(
+      metricValue(m, "gateway_requests_total", '{route="/blobs/:hash",method="GET",status="429"}'),
+      1,
+    );
   }, { GATEWAY_MAX_INFLIGHT: "1" });
 });
 
