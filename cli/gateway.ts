@@ -541,6 +541,8 @@ interface Discovery {
   complete: boolean;
   ranges: [number, number | null][];
   children?: { complete: boolean }[];
+  /** How many children there are, when more than are listed (see discovery). */
+  childCount?: number;
 }
 
 function isDiscovery(body: unknown): body is Discovery {
@@ -566,7 +568,9 @@ function describe(d: Discovery): string[] {
   ];
   if (d.children !== undefined) {
     const complete = d.children.filter((c) => c.complete).length;
-    lines.push(`children   ${d.children.length} (${complete} complete): a hash sequence`);
+    const count = typeof d.childCount === "number" ? d.childCount : d.children.length;
+    const listed = count > d.children.length ? `, of the first ${d.children.length}` : "";
+    lines.push(`children   ${count} (${complete} complete${listed}): a hash sequence`);
   }
   return lines;
 }

@@ -63,7 +63,7 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     const url = new URL(req.url);
     const target = `${upstream}${url.pathname}${url.search}`;
-    if (url.pathname.startsWith("/discovery/")) {
+    if (url.pathname.startsWith("/discovery")) {
       if (lie === "discovery-trickle") {
         return new Response(trickle(new Uint8Array(1), undefined, 20));
       }
@@ -76,7 +76,8 @@ export function startLiar(upstream: string, lie: Lie, honestFor = 0): Liar {
       }
     }
     if (req.method !== "POST" || url.pathname !== "/get") {
-      return await fetch(target, { method: req.method, headers: req.headers });
+      const body = req.method === "POST" ? await req.arrayBuffer() : undefined;
+      return await fetch(target, { method: req.method, headers: req.headers, body });
     }
     count++;
     if (count <= honestFor) {

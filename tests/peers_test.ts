@@ -12,6 +12,7 @@ import { readVerifiedExact } from "../src/bao/read.ts";
 import { ChunkRanges } from "../src/ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../src/ranges/range_spec.ts";
 import { encodeRequest, getBlobRanges, getRequest } from "../src/protocol/request.ts";
+import { MAX_DISCOVERY_CHILDREN, MAX_FORCED_CHILDREN } from "../src/protocol/discovery.ts";
 import type { StoreTimings } from "../src/store/blob_store.ts";
 import { storedRanges } from "../src/store/partial.ts";
 import { concat, verifiedParts } from "./bao_helpers.ts";
@@ -527,7 +528,7 @@ Deno.test("peers: only-if-cached gets 412 without asking peers", async () => {
       metricValue(
         m,
         "gateway_requests_total",
-        '{route="/discovery/:hash",method="GET",status="200"}',
+        '{route="/discovery",method="POST",status="200"}',
       ),
       0,
     );
@@ -678,7 +679,7 @@ Deno.test("peers: a peer that claims a restricted blob without proving it publis
   // Claims every blob whole in discovery, then answers every Get with bytes that prove nothing.
   const claimer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (req) => {
     const path = new URL(req.url).pathname;
-    if (path.startsWith("/discovery/")) {
+    if (path.startsWith("/discovery")) {
       return new Response(
         ChunkRangesSeq.fromRanges([ChunkRanges.ALL]).encode() as Uint8Array<ArrayBuffer>,
       );
@@ -890,7 +891,11 @@ Deno.test("peers: a peer that was unreachable is healthy again once it answers d
     // The peer comes back (A behind its address) and says it has no such blob.
     proxy = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (req) => {
       const url = new URL(req.url);
-      return fetch(`${a.url}${url.pathname}`, { headers: req.headers });
+      return fetch(`${a.url}${url.pathname}`, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+      });
     });
     const back = await fetch(missing);
     assertEquals(back.status, 404);
@@ -1016,6 +1021,64 @@ Deno.test("discovery: JSON and binary agree with what is stored (complete, parti
   } finally {
     await gw.close();
   }
+});
+
+/** A blob of `count` random hashes (a hash sequence of children that are not here). */
+function manyHashes(count: number, seed: number): Uint8Array<ArrayBuffer> {
+  return randomBytes(32 * count, seededRandom(seed));
+}
+
+Deno.test("discovery: a hash sequence lists its first children and says how many; a forced view fewer", async () => {
+  await withGateway(async (gw) => {
+    const marked = (await upload(gw.url, manyHashes(MAX_DISCOVERY_CHILDREN + 5, 21))).body.hash!;
+    await gw.store.markHashSeq(parseHash(marked));
+    const plain = (await upload(gw.url, manyHashes(MAX_FORCED_CHILDREN + 5, 22))).body.hash!;
+    for (
+      const [path, listed, count] of [
+        [`/discovery/${marked}`, MAX_DISCOVERY_CHILDREN, MAX_DISCOVERY_CHILDREN + 5],
+        [`/discovery/${plain}?hashseq`, MAX_FORCED_CHILDREN, MAX_FORCED_CHILDREN + 5],
+      ] as const
+    ) {
+      const json = await (await fetch(`${gw.url}${path}`)).json();
+      assertEquals([json.children.length, json.childCount], [listed, count], path);
+      const bin = await fetch(`${gw.url}${path}`, {
+        headers: { Accept: "application/octet-stream" },
+      });
+      // Index 0 the blob (held whole), then one empty entry per listed child, and no more.
+      const seq = ChunkRangesSeq.decode(await bytes(bin));
+      assert(seq.get(0).isAll && seq.get(listed).isEmpty, path);
+    }
+    // A Get asking for a child past the limit learns it is not held here, never anything else.
+    const ask = await fetch(`${gw.url}/discovery`, {
+      method: "POST",
+      body: encodeRequest(
+        getRequest(
+          parseHash(plain),
+          ChunkRangesSeq.fromRanges([ChunkRanges.ALL, ChunkRanges.ALL, ChunkRanges.ALL]),
+        ),
+      ) as Uint8Array<ArrayBuffer>,
+    });
+    assertEquals(ask.status, 200);
+    assert(ChunkRangesSeq.decode(await bytes(ask)).get(0).isAll);
+  });
+});
+
+Deno.test("peers: a hash sequence of many children comes from a peer asked about the blob alone", async () => {
+  await withGateways(async (a, b) => {
+    // Listing 100,000 children took seconds, past B's discovery timeout: A was never asked
+    // for more than a blob, and an honest peer was blamed for the wait.
+    const data = manyHashes(100_000, 23);
+    const { body } = await upload(a.url, data);
+    await a.store.markHashSeq(parseHash(body.hash!));
+    const res = await fetch(`${b.url}/blobs/${body.hash}`, { headers: { Range: "bytes=0-99" } });
+    assertEquals(res.status, 206);
+    assertEquals(await bytes(res), data.subarray(0, 100));
+    const m = await (await fetch(`${a.url}/metrics`)).text();
+    assertEquals(
+      metricValue(m, "gateway_requests_total", '{route="/discovery",method="POST",status="200"}'),
+      1,
+    );
+  });
 });
 
 Deno.test("discovery: binary only when Accept prefers it by q-value; JSON otherwise", async () => {

@@ -1,18 +1,18 @@
 /**
- * Talking to one peer gateway: what it holds of a blob (its discovery endpoint, binary
- * RangeSpecSeq), and a verified stream of ranges of a blob (`POST /get`, iroh-blobs request and
+ * Talking to one peer gateway: what it holds of a blob (`POST /discovery` with a Get for the
+ * blob: a binary RangeSpecSeq), and a verified stream of ranges of a blob (`POST /get`, iroh-blobs request and
  * response bytes). Everything a peer sends is untrusted: the availability is only a hint, and
  * the data goes through the Bao verifier before anyone sees a byte of it.
  *
  * @module
  */
 
-import { type Hash, toHex } from "../blake3/hash.ts";
+import type { Hash } from "../blake3/hash.ts";
 import { collect } from "../bytes.ts";
 import { BaoDecoder, type VerifiedData } from "../bao/decode.ts";
 import { HashMismatchError, TruncatedError } from "../bao/errors.ts";
 import type { TreeNode } from "../bao/tree.ts";
-import { encodeRequest, getBlobRanges } from "../protocol/request.ts";
+import { encodeRequest, getBlob, getBlobRanges } from "../protocol/request.ts";
 import type { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { ChunkRangesSeq } from "../ranges/range_spec.ts";
 import type { FailureReason, Peer } from "./peer.ts";
@@ -32,7 +32,7 @@ export interface PeerTimeouts {
   stallMs: number;
 }
 
-/** Largest discovery answer read from a peer (a RangeSpecSeq is a few hundred bytes). */
+/** Largest discovery answer read from a peer (one blob's RangeSpecSeq: a few hundred bytes). */
 const MAX_DISCOVERY_BYTES = 64 * 1024;
 
 /** A request to a peer under a deadline (see `fetchWithin`). */
@@ -78,10 +78,16 @@ export async function peerAvailability(
   timeoutMs: number,
 ): Promise<ChunkRanges> {
   // The deadline covers the whole answer, body included: a peer that sends its headers and
-  // then trickles must not hold every miss (and its in-flight place) for ever.
+  // then trickles must not hold every miss (and its in-flight place) for ever. A Get for the
+  // blob alone, not `GET /discovery/:hash`: for a hash sequence that would list its children
+  // too, an answer that grows with them (past the cap below) when only the blob is wanted.
   const { res, controller, clear } = await fetchWithin(
-    `${peer.url}/discovery/${toHex(hash)}`,
-    { headers: { Accept: "application/octet-stream" } },
+    `${peer.url}/discovery`,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: encodeRequest(getBlob(hash)) as Uint8Array<ArrayBuffer>,
+    },
     timeoutMs,
     peer.url,
   );

@@ -18,8 +18,14 @@ import { type BlobMeta, visible } from "../store/layout.ts";
 import { storedRanges } from "../store/partial.ts";
 import type { Request } from "./request.ts";
 
-/** Most children whose availability one answer lists. */
-export const MAX_DISCOVERY_CHILDREN = 100_000;
+/**
+ * Most children whose availability one answer lists (and a request to `POST /discovery` can
+ * ask about), for a blob marked as a hash sequence: each costs a KV read, and anyone may ask.
+ */
+export const MAX_DISCOVERY_CHILDREN = 10_000;
+
+/** The same for a view forced on an unmarked blob (`?hashseq`, a Get asking for children). */
+export const MAX_FORCED_CHILDREN = 1_000;
 
 /** What is held of one blob. */
 export interface BlobAvailability {
@@ -34,8 +40,10 @@ export interface BlobAvailability {
 }
 
 export interface Availability extends BlobAvailability {
-  /** For a hash sequence held whole: the same for each child, in order. */
+  /** For a hash sequence held whole: the same for each child, in order, up to a limit. */
   children?: BlobAvailability[];
+  /** How many children the hash sequence has (more than are listed when over the limit). */
+  childCount?: number;
 }
 
 /** The chunk ranges held of a blob (empty when it is not here). */
@@ -59,23 +67,30 @@ function describe(hash: Hash, meta: BlobMeta | undefined): BlobAvailability {
 }
 
 /**
- * The children of `hash` if it is a hash sequence held whole here (a blob whose size is a
- * multiple of 32 and that is marked as one, or `asHashSeq`), read verified.
+ * The first children of `hash` (`MAX_DISCOVERY_CHILDREN`, or `MAX_FORCED_CHILDREN` for a view
+ * forced on a blob not marked as one) if it is a hash sequence held whole here (a blob whose
+ * size is a multiple of 32 and that is marked as one, or `asHashSeq`), read verified; and how
+ * many there are. Only the listed children's hashes are read.
  */
 async function children(
   store: BlobStore,
   hash: Hash,
   meta: BlobMeta | undefined,
   asHashSeq: boolean,
-): Promise<HashSeq | undefined> {
+): Promise<{ listed: HashSeq; count: number } | undefined> {
   if (meta === undefined || meta.partial !== undefined || meta.size % 32 !== 0) return undefined;
   if (!asHashSeq && !meta.hashSeq) return undefined;
-  if (meta.size / 32 > MAX_DISCOVERY_CHILDREN) return undefined;
-  const bytes = await collect(readVerifiedExact(store.source(hash, meta), 0, meta.size));
-  return HashSeq.decode(bytes);
+  const count = meta.size / 32;
+  const limit = meta.hashSeq ? MAX_DISCOVERY_CHILDREN : MAX_FORCED_CHILDREN;
+  const end = Math.min(count, limit) * 32;
+  const bytes = await collect(readVerifiedExact(store.source(hash, meta), 0, end));
+  return { listed: HashSeq.decode(bytes), count };
 }
 
-/** What is held of `hash`, and of its children when it is a hash sequence held whole. */
+/**
+ * What is held of `hash`, and of its first children when it is a hash sequence held whole
+ * (`childCount` says how many it has).
+ */
 export async function availability(
   store: BlobStore,
   hash: Hash,
@@ -85,9 +100,10 @@ export async function availability(
   const info: Availability = describe(hash, meta);
   const seq = await children(store, hash, meta, options.asHashSeq ?? false);
   if (seq !== undefined) {
-    const hashes = [...seq];
+    const hashes = [...seq.listed];
     const childMetas = (await store.statMany(hashes)).map(visible);
     info.children = hashes.map((h, i) => describe(h, childMetas[i]));
+    info.childCount = seq.count;
   }
   return info;
 }
@@ -112,7 +128,8 @@ export async function answerable(store: BlobStore, request: Request): Promise<Ch
     // Any index past 0 is a child, whichever the first one asked for is.
     const wantsChildren = request.ranges.nonEmpty(1).next().done !== true;
     const seq = wantsChildren ? await children(store, request.hash, meta, true) : undefined;
-    hashes = [request.hash, ...(seq ?? [])];
+    // Children past the listed ones are answered as not held: the asker learns nothing false.
+    hashes = [request.hash, ...(seq?.listed ?? [])];
   }
   const wanted: [number, ChunkRanges][] = [...request.ranges.nonEmpty(0, hashes.length)];
   const held = (await store.statMany(wanted.map(([i]) => hashes[i]))).map(visible);

@@ -342,7 +342,7 @@ export class BlobStore {
     return (await this.kv.get<BlobMeta>(keys.blob(hash))).value ?? undefined;
   }
 
-  /** The metadata of many blobs, in reads of 10 sent at once (`getValues`). */
+  /** The metadata of many blobs, in reads of 10, a few at a time (`getValues`). */
   async statMany(hashes: readonly Hash[]): Promise<(BlobMeta | undefined)[]> {
     const metas = await getValues<BlobMeta>(this.kv, hashes.map((h) => keys.blob(h)));
     return metas.map((m) => m ?? undefined);
