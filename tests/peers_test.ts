@@ -1149,6 +1149,22 @@ Deno.test("peers: a collection entry is served by a gateway that has nothing of 
   });
 });
 
+Deno.test("peers: a blob that cannot be a collection is refused by its proven size, not fetched", async () => {
+  await withGateways(async (a, b) => {
+    // Not a multiple of 32 bytes: no hash seq. Only its size proof need come from A.
+    const { body } = await upload(a.url, randomBytes((8 << 20) + 1, seededRandom(28)));
+    const res = await fetch(`${b.url}/collections/${body.hash}`);
+    assertEquals([res.status, (await res.json()).error], [400, "invalid collection"]);
+    const held = await (await fetch(`${b.url}/discovery/${body.hash}`)).json();
+    assertEquals([held.size, held.complete, held.validated], [(8 << 20) + 1, false, true]);
+    const chunks = held.ranges.reduce(
+      (n: number, [s, e]: [number, number | null]) => n + (e ?? Math.ceil(held.size / 1024)) - s,
+      0,
+    );
+    assert(chunks <= 32, `B fetched ${chunks} chunks of a blob it refused`);
+  });
+});
+
 Deno.test("peers: the outboard of a blob B holds in part is completed from A; only-if-cached 412", async () => {
   await withGateways(async (a, b) => {
     const data = randomBytes(2 << 20, seededRandom(27));

@@ -14,6 +14,7 @@ import { type Hash, toHex } from "../blake3/hash.ts";
 import { collect } from "../bytes.ts";
 import { readVerifiedExact } from "../bao/read.ts";
 import type { BlobProvider } from "../protocol/response_writer.ts";
+import { ChunkRanges } from "../ranges/chunk_ranges.ts";
 import { BlobNotFoundError } from "../store/errors.ts";
 import { Collection } from "./collection.ts";
 import { HashSeq, hashSeqLength } from "./hash_seq.ts";
@@ -57,15 +58,20 @@ export async function loadCollection(
   return Collection.decode(hashSeq, meta);
 }
 
-/** All of blob `hash`, verified, after `check` has seen its size; `undefined` if not stored. */
+/**
+ * All of blob `hash`, verified, after `check` has seen its size; `undefined` if not stored.
+ * The size is proven first (a provider that fetches from peers fetches only the last chunk for
+ * it): a blob too large to be read whole is refused before it is fetched.
+ */
 async function readWhole(
   provider: BlobProvider,
   hash: Hash,
   check: (size: number) => void,
 ): Promise<Uint8Array | undefined> {
+  const sized = await provider.open(hash, ChunkRanges.LAST);
+  if (sized === undefined) return undefined;
+  check(sized.tree.size);
   const source = await provider.open(hash);
   if (source === undefined) return undefined;
-  const size = source.tree.size;
-  check(size);
-  return await collect(readVerifiedExact(source, 0, size));
+  return await collect(readVerifiedExact(source, 0, source.tree.size));
 }

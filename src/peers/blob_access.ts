@@ -63,13 +63,14 @@ export class BlobAccess {
   }
 
   /**
-   * The blob as a source for verified reads, whole: fetched from peers first if it is not
-   * stored complete (for the small blobs read whole: hash sequences, collection metadata).
-   * `undefined` when neither the store nor any peer has it. This makes the gateway a
-   * `BlobProvider` that reaches peers; answers to peers themselves use the store alone, so two
-   * gateways that list each other never ask each other in circles.
+   * The blob as a source for verified reads: `ranges` of it (all by default) fetched from peers
+   * first if it is not stored complete (for the small blobs read whole: hash sequences,
+   * collection metadata; `ChunkRanges.LAST` proves the size alone, so a caller can refuse a blob
+   * too large before fetching it). `undefined` when neither the store nor any peer has it. This
+   * makes the gateway a `BlobProvider` that reaches peers; answers to peers themselves use the
+   * store alone, so two gateways that list each other never ask each other in circles.
    */
-  async open(hash: Hash): Promise<KvBlobSource | undefined> {
+  async open(hash: Hash, ranges: ChunkRanges = ChunkRanges.ALL): Promise<KvBlobSource | undefined> {
     let meta = await this.store.stat(hash);
     if (meta?.restricted) return undefined;
     if (meta?.partial === undefined && meta !== undefined) return this.store.source(hash, meta);
@@ -80,7 +81,7 @@ export class BlobAccess {
       if (e instanceof NotOnPeersError) return undefined;
       throw e;
     }
-    await this.fetcher.ensureStored(hash, meta, ChunkRanges.ALL);
+    await this.fetcher.ensureStored(hash, meta, ranges);
     const stored = await this.store.stat(hash);
     return stored === undefined ? undefined : this.store.source(hash, stored);
   }
