@@ -8,6 +8,7 @@ import { InvalidHashError } from "../src/blake3/hash.ts";
 import { BaoError } from "../src/bao/errors.ts";
 import { InvalidRangesError } from "../src/ranges/chunk_ranges.ts";
 import {
+  BlobContentionError,
   BlobNotFoundError,
   UploadReclaimedError,
   UploadTooLargeError,
@@ -76,6 +77,9 @@ export function classify(e: unknown): HttpError {
     return new HttpError(408, "request timeout", e.message, { Connection: "close" });
   }
   if (e instanceof BlobNotFoundError) return new HttpError(404, "not found", e.message);
+  if (e instanceof BlobContentionError) {
+    return new HttpError(503, "busy", e.message, { "Retry-After": "1" });
+  }
   const mapped = collectionError(e) ?? protocolError(e) ?? peerError(e) ?? willowError(e);
   if (mapped !== undefined) return mapped;
   if (e instanceof BaoError) {

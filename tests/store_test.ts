@@ -124,6 +124,26 @@ Deno.test("store: pins count holders; unpinned blobs and their pages are collect
   });
 });
 
+Deno.test("store: many holders pinning and releasing one blob at once all succeed", async () => {
+  // 40 collections sharing a file: retried at once, the pins collided in step until some ran out
+  // of attempts ("too much contention", a 500).
+  const dir = await Deno.makeTempDir({ prefix: "pins-" });
+  const kv = await Deno.openKv(`${dir}/kv`);
+  try {
+    const store = new BlobStore(kv, { unpinnedGraceMs: 0 });
+    const { hash: h } = await store.import(pieces(randomBytes(5000, seededRandom(30))));
+    const holders = Array.from({ length: 40 }, (_, i) => `collection:${i}`);
+    assertEquals(await Promise.all(holders.map((x) => store.pin(h, x))), holders.map(() => true));
+    assertEquals((await store.stat(h))!.refs, 41);
+    assertEquals(await Promise.all(holders.map((x) => store.unpin(h, x))), holders.map(() => true));
+    assertEquals((await store.stat(h))!.refs, 1);
+    assertEquals(await countKeys(kv, ["pin", h]), 1);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("store: GC reclaims pages of an upload whose process died, and keeps live ones", async () => {
   await withStore(async (store, kv) => {
     // What a killed import leaves: pages, an upload record with an old heartbeat.

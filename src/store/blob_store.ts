@@ -14,7 +14,8 @@ import { asHash, type Hash, parseHash, toHex } from "../blake3/hash.ts";
 import { Hasher } from "../blake3/hasher.ts";
 import { IROH_K } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
-import { UploadReclaimedError, UploadTooLargeError } from "./errors.ts";
+import { ATTEMPTS, pause } from "./contention.ts";
+import { BlobContentionError, UploadReclaimedError, UploadTooLargeError } from "./errors.ts";
 import { VerifiedPairs } from "../bao/verified_pairs.ts";
 import { KvBlobSource, OutboardCache } from "./kv_source.ts";
 import { getValues } from "./get_values.ts";
@@ -131,9 +132,6 @@ const MAX_ACTIVE = 10_000;
 
 /** How often read times are written to KV for eviction. */
 const TOUCH_FLUSH_MS = 5_000;
-
-/** Attempts for an optimistic (check-and-set) commit before giving up on contention. */
-const MAX_RETRIES = 20;
 
 export class BlobStore {
   readonly kv: Deno.Kv;
@@ -287,7 +285,8 @@ export class BlobStore {
     pin: string | null,
     restricted = false,
   ): Promise<ImportResult> {
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const existing = await this.kv.get<BlobMeta>(keys.blob(hash));
       if (existing.value !== null && existing.value.partial === undefined) {
         // Imported in public: public from now on, and new to the public (so `created`, or the
@@ -327,7 +326,7 @@ export class BlobStore {
         throw new UploadReclaimedError(this.timings.uploadStaleMs);
       }
     }
-    throw new Error(`could not commit blob ${toHex(hash)}: too much contention`);
+    throw new BlobContentionError(`could not commit blob ${toHex(hash)}: too much contention`);
   }
 
   /** Marks an upload's pages as garbage, deletes them, then forgets the upload. */
@@ -353,7 +352,8 @@ export class BlobStore {
    * namespaces that kept them (uploaded in public, or held by a peer that serves them).
    */
   async publish(hash: Hash): Promise<void> {
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
       if (!entry.value?.restricted) return;
       const { restricted: _, ...open } = entry.value;
@@ -362,7 +362,7 @@ export class BlobStore {
         return;
       }
     }
-    throw new Error(`could not publish blob ${toHex(hash)}: too much contention`);
+    throw new BlobContentionError(`could not publish blob ${toHex(hash)}: too much contention`);
   }
 
   /**
@@ -373,7 +373,8 @@ export class BlobStore {
     const hex = toHex(hash);
     const seen = this.#hashSeqsSeen.get(hex);
     if (seen !== undefined && Date.now() - seen < HASH_SEQ_SEEN_MS) return;
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const entry = await this.kv.get<BlobMeta>(keys.blob(hash));
       if (entry.value === null) return;
       if (entry.value.hashSeq) {
@@ -463,7 +464,8 @@ export class BlobStore {
     add: boolean,
     unless: readonly Deno.AtomicCheck[] = [],
   ): Promise<boolean> {
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const [meta, pin] = await this.kv.getMany<[BlobMeta, unknown]>([
         keys.blob(hash),
         keys.pin(hash, holder),
@@ -486,7 +488,7 @@ export class BlobStore {
         if (now.some((e, i) => e.versionstamp !== unless[i].versionstamp)) return false;
       }
     }
-    throw new Error(`could not update pins of ${toHex(hash)}: too much contention`);
+    throw new BlobContentionError(`could not update pins of ${toHex(hash)}: too much contention`);
   }
 
   /**

@@ -28,3 +28,11 @@ export class UploadReclaimedError extends Error {
     );
   }
 }
+
+/**
+ * An optimistic commit on a blob's records (its pins, its metadata) lost to other writers on
+ * every attempt (see `contention.ts`): nothing of it was written; the request can be sent again.
+ */
+export class BlobContentionError extends Error {
+  override name = "BlobContentionError";
+}

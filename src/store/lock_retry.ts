@@ -10,6 +10,8 @@
  * @module
  */
 
+import { pause } from "./contention.ts";
+
 /** How long one commit keeps trying before the error is the caller's. */
 const RETRY_FOR_MS = 10_000;
 
@@ -25,7 +27,7 @@ async function whileLocked<T>(attempt: () => Promise<T>): Promise<T> {
       return await attempt();
     } catch (e) {
       if (!isLocked(e) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** n)));
+      await pause(n);
     }
   }
 }

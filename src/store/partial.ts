@@ -17,6 +17,8 @@ import { type Hash, toHex } from "../blake3/hash.ts";
 import { BaoTree, IROH_K, type TreeNode } from "../bao/tree.ts";
 import { SNIFF_LEN, sniffContentType } from "../http/content_type.ts";
 import { ChunkRanges } from "../ranges/chunk_ranges.ts";
+import { ATTEMPTS, pause } from "./contention.ts";
+import { BlobContentionError } from "./errors.ts";
 import { type BlobMeta, DATA_PAGE, keys, OB_PAGE, OB_PAGE_PAIRS } from "./layout.ts";
 
 /** A chunk group (or the shorter last group) of verified data, by its first chunk. */
@@ -37,8 +39,6 @@ export interface VerifiedPair {
  * until gaps fill.
  */
 export const MAX_BOUNDARIES = 2048;
-
-const MAX_RETRIES = 20;
 
 /** The part of a blob stored here: everything for a complete blob. */
 export function storedRanges(meta: BlobMeta): ChunkRanges {
@@ -191,7 +191,8 @@ async function commitSlice(
   options: WriteOptions,
 ): Promise<WriteResult | "too-big"> {
   const lastGroup = (tree.groups - 1) * tree.groupChunks;
-  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (attempt > 0) await pause(attempt);
     const metaEntry = await kv.get<BlobMeta>(keys.blob(hash));
     let meta = metaEntry.value;
     if (meta !== null && meta.size !== tree.size) {
@@ -268,5 +269,5 @@ async function commitSlice(
     op.set(keys.blob(hash), next);
     if ((await op.commit()).ok) return { complete, skipped };
   }
-  throw new Error(`could not store groups of ${toHex(hash)}: too much contention`);
+  throw new BlobContentionError(`could not store groups of ${toHex(hash)}: too much contention`);
 }

@@ -35,6 +35,7 @@ import { pathFromKey, pathKey } from "../path_key.ts";
 import { compareTimes, rangeIncludes, type TimeRange } from "../range.ts";
 import type { AuthorisedEntry } from "../write_verifier.ts";
 import { StoreContentionError, UnstorablePathError } from "./errors.ts";
+import { pause } from "../../store/contention.ts";
 import type { PayloadStore } from "./payloads.ts";
 import { getValues } from "../../store/get_values.ts";
 import { SlotCache } from "./slot_cache.ts";
@@ -295,6 +296,7 @@ export class EntryStore {
     const withPayload = await this.#withPayload(batch);
     const pinned = new Set<Pending>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const groups = groupBySubspace(attempt < 3 ? batch : batch.filter((p) => p.q === batch[0].q));
       const reads = await Promise.all(
         groups.map((g) =>
@@ -507,6 +509,7 @@ export class EntryStore {
     const { key, stored } = p.candidate;
     if (withPayload) await this.#pinFirst(ns, ss, [p]);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const { version, view } = await this.#readSlots(ns, ss, prefixKeys(key));
       const plan = planBatch([p.candidate], view, new Map(), NO_COST);
       const outcome = plan.outcomes[0];
@@ -576,6 +579,7 @@ export class EntryStore {
   ): Promise<number> {
     let deleted = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const version = await this.#kv.get<bigint>(keys.version(ns, ss));
       const doomed: PinRef[] = [];
       const op = this.#kv.atomic().check(version)
