@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { seededRandom } from "./random.ts";
+import { countingChecks } from "./kv_checks.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { entriesEqual, type Entry, isNewer } from "../src/willow/entry.ts";
 import { generateKeyPair, type SubspaceId } from "../src/willow/keys.ts";
@@ -248,6 +249,33 @@ Deno.test("willow entry store: random ingestion follows the model step by step a
     });
   }
   assertEquals([...seen].sort(), ["equal", "newer", "pruned 0", "pruned 1", "pruned 2"]);
+});
+
+Deno.test("willow entry store: a batch over many subspaces commits within denokv's ten checks", async () => {
+  // One version check per subspace: 150 subspaces in one batch went past even the local
+  // file's 100 ("Too many checks"); a shared denokv allows 10.
+  const kv = await Deno.openKv(":memory:");
+  const counting = countingChecks(kv);
+  try {
+    const entries = new EntryStore(
+      counting.kv,
+      blobPayloads(new BlobStore(kv, { unpinnedGraceMs: 0 })),
+    );
+    const w = await ownedWriter();
+    const subspaces = await Promise.all(
+      Array.from({ length: 150 }, async () => (await generateKeyPair()).publicKey),
+    );
+    const signed = await Promise.all(
+      subspaces.map((ss) => authorised(w, entryOf(w, ss, ["a"], 1n))),
+    );
+    const outcomes = await Promise.all(signed.map((a) => entries.ingest(a)));
+    assertEquals(outcomes.filter((o) => o.status === "stored").length, 150);
+    const page = await entries.query(w.namespace.publicKey, { limit: 1000 });
+    assertEquals(page.entries.length, 150);
+    assert(counting.most() <= 10, `a commit made ${counting.most()} checks`);
+  } finally {
+    kv.close();
+  }
 });
 
 Deno.test("willow entry store: pruning more than one commit holds is finished over several", () =>

@@ -288,8 +288,8 @@ export class EntryStore {
   }
 
   /**
-   * Commits what fits of `batch`, all its subspaces in one commit that checks and bumps each one's
-   * version (a commit costs a sync of the KV file: the fewer, the faster); returns the entries it
+   * Commits what fits of `batch`, its subspaces (up to the commit's checks) in one commit that
+   * checks and bumps each one's version (a commit costs a sync of the KV file: the fewer, the faster); returns the entries it
    * settled, at least one. Under contention it falls back to the first subspace alone.
    */
   async #commitBatch(batch: Pending[]): Promise<Set<Pending>> {
@@ -308,6 +308,8 @@ export class EntryStore {
       let budget = budgetLeft(records + groups.length);
       const planned: Planned[] = [];
       for (const [i, g] of groups.entries()) {
+        // One version check per subspace: the rest wait for the next commit.
+        if (planned.length === COMMIT_LIMITS.checks) break;
         const candidates = g.items.map((p) => p.candidate);
         const listings = await this.#listBelow(g.ns, g.ss, candidates, reads[i].view);
         const plan = planBatch(candidates, reads[i].view, listings, budget);

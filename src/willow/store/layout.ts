@@ -177,6 +177,12 @@ export const MAX_PATH_KEY = 2048 - KEY_OVERHEAD;
 
 /**
  * Deno KV's limits for one atomic commit: 1,000 mutations, 80 KiB of keys, 800 KiB of keys and
- * values. The stores plan commits within these, with room to spare for bookkeeping.
+ * values, and 10 checks (a self-hosted `denokv` allows 10, where a local file and Deno Deploy
+ * allow 100). The stores plan commits within these, with room to spare for bookkeeping.
  */
-export const COMMIT_LIMITS = { mutations: 1000, keyBytes: 80 * 1024, bytes: 800 * 1024 } as const;
+export const COMMIT_LIMITS = {
+  mutations: 1000,
+  keyBytes: 80 * 1024,
+  bytes: 800 * 1024,
+  checks: 10,
+} as const;
