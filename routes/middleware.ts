@@ -10,37 +10,52 @@ import { bodyInMemory } from "../src/http/verified_body.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { HttpError } from "./errors.ts";
 
-/** A response cut because its client took nothing of it for the send timeout. */
-class SendTimeoutError extends Error {
-  override name = "SendTimeoutError";
+/**
+ * What a cut response's stream is errored with. Deno prints that error, stack and all, for every
+ * cut response; the request's log line already says why (its `outcome` and `detail`), so what
+ * the runtime prints is one line.
+ */
+class ResponseCut extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.stack = `response cut: ${reason}`;
+  }
 }
+
+/** Largest piece handed on at once: a client must take each within the send timeout. */
+const PIECE = 64 * 1024;
+
+type BodyOutcome = "complete" | "error" | "cancelled" | "stalled";
 
 /**
  * Passes `body` through, reporting each chunk's size and, once, how it ended: the end of the
  * stream, an error (a cut response), the client going away, or the client taking no chunk for
  * `sendTimeoutMs` while the body had one for it ("stalled": then the response is cut, or a
  * stalled reader would hold its in-flight place, its blob and its buffers for ever). Chunks are
- * up to 64 KiB, so a client slower than 64 KiB per `sendTimeoutMs` counts as stalled too. Time
- * spent waiting for the source (a peer, storage) does not count. One timer per response,
- * re-armed when it fires, not per chunk.
+ * handed on in pieces of at most 64 KiB (a listing or a discovery answer comes as one chunk of
+ * megabytes, which Deno would take whole and the timeout never see), so a client slower than
+ * 64 KiB per `sendTimeoutMs` counts as stalled too. Time spent waiting for the source (a peer,
+ * storage) does not count. One timer per response, re-armed when it fires, not per chunk.
  */
 function observeBody(
   body: ReadableStream<Uint8Array>,
   sendTimeoutMs: number,
   onBytes: (n: number) => void,
-  onEnd: (outcome: "complete" | "error" | "cancelled" | "stalled") => void,
+  onEnd: (outcome: BodyOutcome, detail?: string) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   // Once: a cancel also fails the read in progress, which would report an error after it.
   let ended = false;
-  const end = (outcome: "complete" | "error" | "cancelled" | "stalled") => {
-    if (!ended) onEnd(outcome);
+  const end = (outcome: BodyOutcome, detail?: string) => {
+    if (!ended) onEnd(outcome, detail);
     ended = true;
   };
   let lastPull = performance.now();
   let reading = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => clearTimeout(timer);
+  /** What is left of a chunk larger than a piece. */
+  let rest: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const check = () => {
@@ -49,10 +64,9 @@ function observeBody(
           timer = setTimeout(check, reading ? sendTimeoutMs : sendTimeoutMs - idle);
           return;
         }
-        controller.error(
-          new SendTimeoutError(`the client took no piece of the response for ${sendTimeoutMs} ms`),
-        );
-        end("stalled");
+        const reason = `the client took no piece of the response for ${sendTimeoutMs} ms`;
+        controller.error(new ResponseCut(reason));
+        end("stalled", reason);
         reader.cancel().catch(() => {});
       };
       timer = setTimeout(check, sendTimeoutMs);
@@ -61,19 +75,27 @@ function observeBody(
       lastPull = performance.now();
       reading = true;
       try {
-        const { done, value } = await reader.read();
-        if (done) {
-          stop();
-          controller.close();
-          end("complete");
-          return;
+        let chunk = rest;
+        if (chunk === undefined) {
+          const { done, value } = await reader.read();
+          if (done) {
+            stop();
+            controller.close();
+            end("complete");
+            return;
+          }
+          chunk = value;
         }
-        onBytes(value.length);
-        controller.enqueue(value);
+        // A copy: the piece goes to the runtime while the rest of its buffer is still to come.
+        const piece = chunk.length > PIECE ? chunk.slice(0, PIECE) : chunk;
+        rest = chunk.length > PIECE ? chunk.subarray(PIECE) : undefined;
+        onBytes(piece.length);
+        controller.enqueue(piece);
       } catch (e) {
         stop();
-        controller.error(e);
-        end("error");
+        const reason = e instanceof Error ? e.message : String(e);
+        controller.error(new ResponseCut(reason));
+        end("error", reason);
       } finally {
         reading = false;
         lastPull = performance.now();
@@ -81,6 +103,7 @@ function observeBody(
     },
     async cancel(reason) {
       stop();
+      rest = undefined;
       end("cancelled");
       await reader.cancel(reason);
     },
@@ -159,7 +182,7 @@ export function observe(
     const status = c.res.status;
     metrics.requests.add(1, { route, method: methodLabel(c.req.method), status: String(status) });
     let sent = 0;
-    const done = (outcome: string) => {
+    const done = (outcome: string, detail?: string) => {
       end();
       log(JSON.stringify({
         time: new Date().toISOString(),
@@ -169,6 +192,7 @@ export function observe(
         status,
         bytes: sent,
         outcome,
+        ...(detail === undefined ? {} : { detail }),
         ms: Math.round(performance.now() - start),
         remote: remoteAddress(c),
       }));
