@@ -40,7 +40,11 @@ import {
 import { ArchiveError } from "../src/collection/archive_entry.ts";
 import { InvalidCollectionError } from "../src/collection/collection.ts";
 import { InvalidHashSeqError } from "../src/collection/hash_seq.ts";
-import { TooManyFilesError, UnsupportedArchiveTypeError } from "../src/collection/import.ts";
+import {
+  NamesTooLargeError,
+  TooManyFilesError,
+  UnsupportedArchiveTypeError,
+} from "../src/collection/import.ts";
 import { CollectionTooLargeError } from "../src/collection/stored.ts";
 import { DecodeError } from "../src/protocol/decode_error.ts";
 import { RequestTooLargeError, UnsupportedRequestError } from "../src/protocol/request.ts";
@@ -108,7 +112,9 @@ function collectionError(e: unknown): HttpError | undefined {
   if (e instanceof UnsupportedArchiveTypeError) {
     return new HttpError(415, "unsupported media type", e.message);
   }
-  if (e instanceof TooManyFilesError) return new HttpError(413, "payload too large", e.message);
+  if (e instanceof TooManyFilesError || e instanceof NamesTooLargeError) {
+    return new HttpError(413, "payload too large", e.message);
+  }
   if (e instanceof InvalidCollectionError || e instanceof InvalidHashSeqError) {
     return new HttpError(400, "invalid collection", e.message);
   }

@@ -6,7 +6,12 @@ import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { hash } from "../src/blake3/tree.ts";
 import type { ArchiveEntry } from "../src/collection/archive_entry.ts";
 import { InvalidCollectionError } from "../src/collection/collection.ts";
-import { archiveEntries, importCollection, TooManyFilesError } from "../src/collection/import.ts";
+import {
+  archiveEntries,
+  importCollection,
+  NamesTooLargeError,
+  TooManyFilesError,
+} from "../src/collection/import.ts";
 import { UploadTooLargeError } from "../src/store/errors.ts";
 import { tarOf } from "./archive_helpers.ts";
 import { concat } from "./bao_helpers.ts";
@@ -68,6 +73,14 @@ Deno.test("import: a body that fails, too many files or a late bad name leave no
       for (let i = 0; i < 5; i++) yield file(`f${i}`, Uint8Array.of(i));
     })();
     await assertRejects(importCollection(store, many, { maxFiles: 3 }), TooManyFilesError);
+    assert(await nothingPinned(store));
+    const longNames = (async function* () {
+      for (let i = 0; i < 5; i++) yield file(`${i}/${"n".repeat(100)}`, Uint8Array.of(i));
+    })();
+    await assertRejects(
+      importCollection(store, longNames, { maxMetaSize: 300 }),
+      NamesTooLargeError,
+    );
     assert(await nothingPinned(store));
     const late = (async function* () {
       for (let i = 0; i < 20; i++) yield file(`f${i}`, randomBytes(3000, rand));

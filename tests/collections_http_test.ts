@@ -10,7 +10,7 @@ import { hash } from "../src/blake3/tree.ts";
 import { encodeCollectionMeta } from "../src/collection/collection.ts";
 import { HashSeq } from "../src/collection/hash_seq.ts";
 import { blobHolder } from "../src/store/blob_store.ts";
-import { TAR_END, tarEntry, tarOf, tarOfDirectory, testTree } from "./archive_helpers.ts";
+import { paxEntry, TAR_END, tarEntry, tarOf, tarOfDirectory, testTree } from "./archive_helpers.ts";
 import { concat } from "./bao_helpers.ts";
 import { nothingPinned, postForm, postTar } from "./collection_helpers.ts";
 import { withGateway } from "./gateway_helpers.ts";
@@ -337,6 +337,27 @@ Deno.test("collections: malformed bodies, wrong types, limits and authorisation"
     const link = await post(dangling, "application/x-tar");
     assertEquals([link.status, (await link.json()).error], [400, "malformed upload"]);
   }, { GATEWAY_TOKEN: "secret", GATEWAY_MAX_UPLOAD: "100000" });
+});
+
+Deno.test("collections: names too long for a meta blob the gateway reads back are 413, nothing kept", async () => {
+  await withGateway(async (gw) => {
+    // 70 files with 1 MB names (pax headers): a 70 MB meta blob, over the 64 MiB that reads
+    // accept. It was stored (201), then every read of it answered 400.
+    const archive = ReadableStream.from((function* () {
+      for (let i = 0; i < 70; i++) {
+        yield paxEntry({ path: `${i}/${"n".repeat(1_000_000)}` });
+        yield tarEntry({ name: "ignored" }, Uint8Array.of(i));
+      }
+      yield TAR_END;
+    })());
+    const res = await fetch(`${gw.url}/collections`, {
+      method: "POST",
+      body: archive,
+      headers: { "Content-Type": "application/x-tar" },
+    });
+    assertEquals([res.status, (await res.json()).error], [413, "payload too large"]);
+    assert(await nothingPinned(gw.store));
+  });
 });
 
 Deno.test("collections: 404 when not here, 400 when the blob is not a collection", async () => {

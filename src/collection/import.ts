@@ -19,10 +19,18 @@ import { UploadTooLargeError } from "../store/errors.ts";
 import { blobHolder, type BlobStore, USER_PIN } from "../store/blob_store.ts";
 import { keepAlive } from "../store/lease_keeper.ts";
 import { type ArchiveEntry, ArchiveError } from "./archive_entry.ts";
-import { Collection, InvalidCollectionError, validateName } from "./collection.ts";
+import {
+  Collection,
+  COLLECTION_HEADER,
+  InvalidCollectionError,
+  validateName,
+} from "./collection.ts";
 import { formDataBoundary, readFormData } from "./form_data.ts";
 import { readTar } from "./tar.ts";
 import { mapLimited } from "./concurrency.ts";
+import { MAX_META_SIZE } from "./stored.ts";
+
+const utf8 = new TextEncoder();
 
 /** Most files one upload may hold: the meta blob and hash seq are built in memory. */
 export const MAX_FILES = 100_000;
@@ -42,6 +50,17 @@ export class UnsupportedArchiveTypeError extends Error {
         contentType === null ? "no Content-Type" : JSON.stringify(contentType.slice(0, 100))
       }`,
     );
+  }
+}
+
+/**
+ * An upload whose names would make a meta blob larger than the gateway reads back
+ * (`MAX_META_SIZE`, or the limit given): stored, it would answer 400 on every read.
+ */
+export class NamesTooLargeError extends Error {
+  override name = "NamesTooLargeError";
+  constructor(readonly limit: number) {
+    super(`a collection's names take at most ${limit} bytes in its meta blob`);
   }
 }
 
@@ -103,6 +122,8 @@ export interface ImportedCollection {
 export interface CollectionImportOptions {
   /** Most files accepted (default `MAX_FILES`); beyond, `TooManyFilesError`. */
   readonly maxFiles?: number;
+  /** Largest meta blob (default `MAX_META_SIZE`); beyond, `NamesTooLargeError`. */
+  readonly maxMetaSize?: number;
 }
 
 /**
@@ -125,8 +146,11 @@ export async function importCollection(
     return result;
   };
   try {
-    const max = options.maxFiles ?? MAX_FILES;
-    const stored = await importFiles(store, entries, lease.holder, max, leased);
+    const limits = {
+      files: options.maxFiles ?? MAX_FILES,
+      metaSize: options.maxMetaSize ?? MAX_META_SIZE,
+    };
+    const stored = await importFiles(store, entries, lease.holder, limits, leased);
     keeper.check();
     const collection = Collection.create(stored.values());
     await importPinned(collection.meta);
@@ -176,12 +200,15 @@ async function importFiles(
   store: BlobStore,
   entries: AsyncIterable<ArchiveEntry>,
   holder: string,
-  maxFiles: number,
+  limits: { files: number; metaSize: number },
   pinned: Map<string, Hash>,
 ): Promise<Map<string, ImportedFile>> {
   const imports = new Map<string, Promise<ImportedFile>>();
   const running = new Set<Promise<unknown>>();
   let failure: unknown;
+  // The meta blob's size as names arrive: its header and count, then each name with its
+  // length (a postcard varint of at most 5 bytes here), counted high.
+  let metaSize = COLLECTION_HEADER.length + 5;
   try {
     for await (const entry of entries) {
       if (failure !== undefined) throw failure;
@@ -190,7 +217,9 @@ async function importFiles(
       if (imports.has(name)) {
         throw new InvalidCollectionError(`collection name "${name}" is repeated`);
       }
-      if (imports.size >= maxFiles) throw new TooManyFilesError(maxFiles);
+      if (imports.size >= limits.files) throw new TooManyFilesError(limits.files);
+      metaSize += 5 + utf8.encode(name).length;
+      if (metaSize > limits.metaSize) throw new NamesTooLargeError(limits.metaSize);
       if (entry.type === "link") {
         const target = imports.get(entry.target);
         if (target === undefined) {
