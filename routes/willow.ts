@@ -28,6 +28,7 @@ import { HttpError } from "./errors.ts";
 import { BlobNotFoundError } from "../src/store/errors.ts";
 import { requireWriter } from "./middleware.ts";
 import { requestBody } from "../src/http/request_body.ts";
+import { collect } from "../src/bytes.ts";
 
 export interface WillowRouteDeps {
   store: BlobStore;
@@ -128,13 +129,19 @@ function times(from: bigint | undefined, to: bigint | undefined): TimeRange {
   return timeRange(from ?? 0n, to);
 }
 
+/** Largest admin JSON body: a namespace or a capability request is a few hundred bytes. */
+const MAX_JSON_BODY = 64 * 1024;
+
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const tooLarge = () =>
+    new HttpError(413, "payload too large", `a JSON body is at most ${MAX_JSON_BODY} bytes`);
+  if (Number(c.req.header("Content-Length") ?? 0) > MAX_JSON_BODY) throw tooLarge();
   // Read before parsing: a body that stalls or breaks off fails as such (408, 400), and only
   // what was read whole but is not JSON is an invalid body.
-  const text = await c.req.text();
+  const bytes = await collect(requestBody(c.req.raw), MAX_JSON_BODY, tooLarge);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new HttpError(400, "invalid body", "expected a JSON object");
   }

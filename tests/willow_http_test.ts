@@ -177,6 +177,16 @@ Deno.test("willow http: namespaces need the admin token and a configured secret 
     });
     assertEquals(bad.status, 400);
     await bad.body?.cancel();
+    // Admin JSON is small: a large body is refused, declared or streamed (300 MB took 1 GB).
+    const padded = JSON.stringify({ kind: "owned", pad: "x".repeat(70_000) });
+    for (const body of [padded, ReadableStream.from([new TextEncoder().encode(padded)])]) {
+      const big = await fetch(`${g.url}/willow/namespaces`, {
+        method: "POST",
+        headers: AUTH,
+        body,
+      });
+      assertEquals([big.status, (await json(big)).error], [413, "payload too large"]);
+    }
   });
   await withGateway(async (g) => {
     const res = await fetch(`${g.url}/willow/namespaces`, {
