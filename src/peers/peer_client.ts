@@ -1,8 +1,8 @@
 /**
  * Talking to one peer gateway: what it holds of a blob (`POST /discovery` with a Get for the
- * blob: a binary RangeSpecSeq), and a verified stream of ranges of a blob (`POST /get`, iroh-blobs request and
- * response bytes). Everything a peer sends is untrusted: the availability is only a hint, and
- * the data goes through the Bao verifier before anyone sees a byte of it.
+ * blob: a binary RangeSpecSeq), and a verified stream of ranges of a blob (`POST /get`,
+ * iroh-blobs request and response bytes). Everything a peer sends is untrusted: the availability
+ * is only a hint, and the data goes through the Bao verifier before anyone sees a byte of it.
  *
  * @module
  */
