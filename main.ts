@@ -9,9 +9,6 @@ import { verifyPoolForThisMachine } from "./src/willow/verify_pool.ts";
 import { createApp } from "./routes/app.ts";
 import { stopGracefullyOnSignals } from "./src/http/graceful_stop.ts";
 
-/** Extra read connections to a local KV file (one per core of a small machine). */
-const READERS = 2;
-
 let config;
 try {
   config = loadConfig(Deno.env.toObject());
@@ -37,7 +34,7 @@ const kv = await starting(kvSetting, () => openKv(config.kvPath));
 const store = new BlobStore(kv, {
   uploadStaleMs: config.uploadStaleMs,
   cacheBytes: config.cacheBytes,
-  readers: await starting(kvSetting, () => openReaders(config.kvPath, READERS)),
+  readers: await starting(kvSetting, () => openReaders(config.kvPath)),
 });
 // Entry and capability signatures are verified on worker threads, off the thread that serves.
 verifyOn(verifyPoolForThisMachine());

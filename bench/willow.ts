@@ -14,6 +14,7 @@
  */
 import { hash } from "../src/blake3/tree.ts";
 import { BlobStore } from "../src/store/blob_store.ts";
+import { openReaders } from "../src/store/open_kv.ts";
 import { encode } from "../src/willow/codec.ts";
 import { type Entry, makeEntry } from "../src/willow/entry.ts";
 import { writeEntry } from "../src/willow/entry_encoding.ts";
@@ -145,8 +146,11 @@ export async function willowBench(): Promise<boolean> {
   if (valid !== ENTRIES) throw new Error(`only ${valid} signatures verified`);
 
   const dir = await Deno.makeTempDir({ prefix: "bench-willow-" });
+  // As `main.ts` opens a local file: extra read connections, slots and payload sizes read there.
   const kv = await Deno.openKv(`${dir}/gateway.kv`);
-  const store = new EntryStore(kv, blobPayloads(new BlobStore(kv)));
+  const readers = await openReaders(`${dir}/gateway.kv`);
+  const blobs = new BlobStore(kv, { readers });
+  const store = new EntryStore(kv, blobPayloads(blobs), { reader: blobs.reader() });
   const verifier = new WriteVerifier();
   // As the gateway runs: signatures verified on worker threads (one per core beyond the first).
   const workers = verifyPoolForThisMachine();
@@ -170,6 +174,8 @@ export async function willowBench(): Promise<boolean> {
     listed += page.entries.length;
     cursor = page.cursor;
   } while (cursor !== undefined);
+  await blobs.close();
+  for (const reader of readers) reader.close();
   kv.close();
   await Deno.remove(dir, { recursive: true });
   if (stored !== ENTRIES || listed !== ENTRIES) {

@@ -142,6 +142,7 @@ export class BlobStore {
   /** Pairs verified by earlier reads: later reads skip re-verifying the path from the root. */
   readonly #verified = new VerifiedPairs();
   readonly #readers: Deno.Kv[];
+  #nextReader = 0;
   /** Metadata of complete blobs recently served, with when it was read (see `readMeta`). */
   readonly #metaCache = new Map<string, { meta: BlobMeta; at: number }>();
   /** When each blob was last read here, waiting to be written to KV (for LRU eviction). */
@@ -388,6 +389,17 @@ export class BlobStore {
       });
       if ((await op.commit()).ok) return;
     }
+  }
+
+  /**
+   * A connection for reads that are no part of a commit's snapshot (Willow slots, payload sizes):
+   * the extra read connections in turn when there are some, so that such reads do not queue on
+   * the connection that commits; else the store's own.
+   */
+  reader(): Deno.Kv {
+    if (this.#readers.length === 0) return this.kv;
+    this.#nextReader = (this.#nextReader + 1) % this.#readers.length;
+    return this.#readers[this.#nextReader];
   }
 
   /** The stored blob as a source for verified reads and encodings, or `undefined`. */

@@ -18,12 +18,19 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   return retryingLocks(await Deno.openKv(path));
 }
 
+/** Extra read connections to a local KV file the gateway opens (one per core of a small machine). */
+export const READ_CONNECTIONS = 2;
+
 /**
  * Extra connections to a local database file, for reads: each has its own SQLite thread, so
- * page reads of concurrent requests run side by side. Remote and in-memory databases get none
- * (a second `:memory:` would be another, empty database).
+ * page reads of concurrent requests run side by side, and reads do not queue behind commits on
+ * the connection that writes. Remote and in-memory databases get none (a second `:memory:`
+ * would be another, empty database).
  */
-export async function openReaders(path: string | undefined, count: number): Promise<Deno.Kv[]> {
+export async function openReaders(
+  path: string | undefined,
+  count = READ_CONNECTIONS,
+): Promise<Deno.Kv[]> {
   if (path === undefined || path === ":memory:" || /^https?:\/\//.test(path)) return [];
   return await Promise.all(Array.from({ length: count }, () => Deno.openKv(path)));
 }

@@ -105,7 +105,10 @@ export class HostedNamespaces {
     this.#kv = kv;
     this.#blobs = blobs;
     this.#payloads = blobPayloads(blobs);
-    this.entries = new EntryStore(kv, this.#payloads, { staleMs: options.staleMs });
+    this.entries = new EntryStore(kv, this.#payloads, {
+      staleMs: options.staleMs,
+      reader: blobs.reader(),
+    });
     this.secrets = new SecretStore(kv, options.gatewaySecret);
     this.capabilities = new CapabilityStore(kv);
   }

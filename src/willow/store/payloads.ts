@@ -65,10 +65,11 @@ export async function revokePayload(kv: Deno.Kv, hash: Hash, entry: Uint8Array):
 export function blobPayloads(blobs: BlobStore): PayloadStore {
   return {
     async sizes(refs) {
-      const metas = await getValues<BlobMeta>(blobs.kv, refs.map((r) => keys.blob(r.hash)));
+      const reader = blobs.reader();
+      const metas = await getValues<BlobMeta>(reader, refs.map((r) => keys.blob(r.hash)));
       const restricted = refs.flatMap((_, i) => metas[i]?.restricted ? [i] : []);
       const grants = await getValues<string>(
-        blobs.kv,
+        reader,
         restricted.map((i) => willowKeys.payloadGrant(refs[i].hash, refs[i].entry)),
       );
       const granted = new Set(restricted.filter((i, k) => grants[k] === metas[i]!.dataId));
