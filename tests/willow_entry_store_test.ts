@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { seededRandom } from "./random.ts";
 import { countingChecks } from "./kv_checks.ts";
+import { openKv, openReaders } from "../src/store/open_kv.ts";
 import { toHex } from "../src/blake3/hash.ts";
 import { entriesEqual, type Entry, isNewer } from "../src/willow/entry.ts";
 import { generateKeyPair, type SubspaceId } from "../src/willow/keys.ts";
@@ -245,6 +246,28 @@ Deno.test("willow entry store: random ingestion follows the model step by step a
         );
       } finally {
         other.kv.close();
+      }
+      // The same on a file, each store reading on a second connection as the gateway does.
+      const dir = await Deno.makeTempDir({ prefix: "entries-" });
+      const kv = await openKv(`${dir}/kv`);
+      const readers = await openReaders(`${dir}/kv`);
+      try {
+        const blobs = new BlobStore(kv, { unpinnedGraceMs: 0, readers });
+        const [one, two] = [0, 1].map(() =>
+          new EntryStore(kv, blobPayloads(blobs), { reader: blobs.reader() })
+        );
+        const order = shuffled(signed, seededRandom(seed * 104729));
+        await Promise.all(order.map((a, i) => (i % 2 ? two : one).ingest(a)));
+        const page = await one.query(f.w.namespace.publicKey, { limit: 1000 });
+        assertEquals(
+          page.entries.map((s) => label(s.entry, f.tags)).sort(),
+          expected,
+          `seed ${seed}: concurrent, reads on a second connection`,
+        );
+      } finally {
+        for (const r of readers) r.close();
+        kv.close();
+        await Deno.remove(dir, { recursive: true });
       }
     });
   }
