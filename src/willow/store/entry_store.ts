@@ -112,7 +112,7 @@ export interface EntryStoreOptions {
   /**
    * Where a batch's slots and versions are read (default: the store's own connection). Another
    * connection to the same local file keeps those reads off the SQLite connection that commits,
-   * where they queued between commits: ingestion went from 8,400–8,900 to 9,600–10,700 entries/s.
+   * where they queued between commits: ingestion went from 7,000–8,900 to 9,600–10,700 entries/s.
    */
   readonly reader?: Deno.Kv;
 }
